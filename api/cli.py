@@ -1,0 +1,250 @@
+"""The `sohoa` command line: import, export, serve, worker, doctor.
+
+Exit codes: 0 when the command ran (an import with some failed files included: they are reported),
+1 when infrastructure failed (database, storage, tesseract missing), 2 when nothing could run (bad usage,
+no input found).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest import batch
+from ingest.errors import IngestError, error_code, error_message
+from ingest.intake import check_dossier_code
+from ingest.records import document_record
+from ingest.services import Services, build_services
+from ingest.settings import Settings, load_settings
+from storage.errors import StorageError
+from storage.models import DocumentStatus
+from storage.repositories import DocumentRepository
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digitize administrative dossiers.")
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+EXIT_INFRASTRUCTURE = 1
+EXIT_NOTHING_RAN = 2
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        err.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+
+
+def _services(settings: Settings) -> Services:
+    try:
+        return build_services(settings)
+    except (StorageError, IngestError, OSError) as exc:
+        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    except Exception as exc:  # catalog and driver errors: say what, never a traceback
+        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders (recursive) or .zip archives.")],
+    dossier: Annotated[
+        str | None, typer.Option(help="Dossier code for every document of this import.")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Show progress and return when all are processed.")] = False,
+) -> None:
+    """Store the scans and process them (embedded mode always waits; with a broker, --wait polls)."""
+    settings = _settings()
+    if dossier:
+        try:
+            dossier = check_dossier_code(dossier)
+        except IngestError as exc:
+            err.print(f"[red]{exc.code}:[/red] {exc.message}")
+            raise typer.Exit(EXIT_NOTHING_RAN) from exc
+    services = _services(settings)
+    try:
+        report = _import(services, paths, dossier=dossier, wait=wait or settings.embedded)
+    except StorageError as exc:
+        err.print(f"[red]{exc.code}:[/red] {exc.message}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    finally:
+        services.close()
+    for problem in report.problems:
+        err.print(f"[yellow]skipped[/yellow] {problem.source}: {problem.code}: {problem.message}")
+    if not report.items:
+        err.print("nothing was imported")
+        raise typer.Exit(EXIT_NOTHING_RAN)
+
+
+def _import(services: Services, paths: list[Path], *, dossier: str | None, wait: bool) -> batch.ImportReport:
+    with _progress() as bar:
+        storing = bar.add_task("storing originals", total=None)
+        report = batch.take_in(
+            services,
+            paths,
+            dossier=dossier,
+            progress=batch.Progress(on_stored=lambda _source, count: bar.update(storing, completed=count)),
+        )
+        bar.update(storing, total=len(report.items), completed=len(report.items))
+        pending = batch.unfinished(services, list(dict.fromkeys(i.document_id for i in report.items)))
+        if pending and services.settings.embedded:
+            _track(bar, lambda p: batch.process_queued(services, pending, progress=p))
+        elif pending:
+            from ingest.celery_app import create_celery, enqueue
+
+            celery = create_celery(services.settings)
+            for document_id in report.new_ids:
+                enqueue(celery, document_id)
+            if wait:
+                _track(bar, lambda p: batch.wait_for(services, pending, progress=p))
+    if wait or services.settings.embedded:
+        _print_summary(services, report)
+    else:
+        out.print(f"queued {len(report.new_ids)} new document(s); run `sohoa export` to see results")
+    return report
+
+
+def _track(bar: Progress, run: object) -> None:
+    task = bar.add_task("processing", total=None)
+    progress = batch.Progress(
+        on_total=lambda total: bar.update(task, total=total),
+        on_finished=lambda _id, _status: bar.advance(task),
+    )
+    run(progress)  # type: ignore[operator]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _print_summary(services: Services, report: batch.ImportReport) -> None:
+    table = Table(title="sohoa import")
+    for column in ("file", "dossier", "procedure", "confidence", "pages", "OCR conf.", "status"):
+        table.add_column(column, overflow="fold")
+    counts: dict[str, int] = {}
+    with services.db.unit_of_work() as session:
+        repository = DocumentRepository(session)
+        for item in report.items:
+            document = repository.get(item.document_id)
+            if document is None:
+                continue
+            status = document.status + (" (duplicate)" if item.duplicate else "")
+            if document.error_code:
+                status += f" {document.error_code}"
+            counts[document.status] = counts.get(document.status, 0) + 1
+            table.add_row(
+                item.source,
+                document.dossier_code or "-",
+                document.procedure_id or "-",
+                _fmt(document.procedure_confidence),
+                str(document.page_count or "-"),
+                _fmt(document.mean_ocr_confidence),
+                status,
+            )
+    out.print(table)
+    out.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command("export")
+def export_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    status: Annotated[
+        list[DocumentStatus] | None, typer.Option(help="Only documents in this status.")
+    ] = None,
+) -> None:
+    """Every document as one JSON object per line (JSON Lines)."""
+    services = _services(_settings())
+    handle = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        with services.db.unit_of_work() as session:
+            for document in DocumentRepository(session).iter_all():
+                if status and document.status not in status:
+                    continue
+                handle.write(json.dumps(document_record(document), ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            handle.close()
+        services.close()
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (OpenAPI at /docs); in embedded mode it also processes uploads."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port)
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Worker processes (default: SOHOA_WORKERS).")
+    ] = None,
+) -> None:
+    """Run a Celery worker (needs SOHOA_BROKER_URL); in embedded mode, process what is still queued."""
+    settings = _settings()
+    if settings.embedded:
+        services = _services(settings)
+        try:
+            pending = batch.unfinished_all(services)
+            out.print(f"embedded mode: processing {len(pending)} queued document(s)")
+            with _progress() as bar:
+                _track(bar, lambda p: batch.process_queued(services, pending, progress=p))
+        finally:
+            services.close()
+        return
+    from ingest.celery_app import create_celery
+
+    celery = create_celery(settings)
+    celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency or settings.workers}"])
+
+
+@app.command("doctor")
+def doctor_command() -> None:
+    """Check tesseract, its languages, the database and the object store; say what is missing."""
+    from ocr.tesseract import probe
+
+    settings = _settings()
+    try:
+        info = probe(required_languages=settings.ocr_languages)
+        out.print(f"tesseract {info.version}, languages: {', '.join(info.languages)}")
+    except Exception as exc:
+        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    services = _services(settings)
+    services.close()
+    mode = "embedded" if settings.embedded else f"production (broker {settings.broker_url})"
+    out.print(f"mode: {mode}; database: {settings.effective_database_url}; data: {settings.data_dir}")
+    out.print(f"catalog: {len(services.catalog.procedures)} procedures")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,98 @@
+"""/api/v1/documents: upload a scan, read its record, stream what is stored for it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, HTTPException, UploadFile, status
+from fastapi.responses import StreamingResponse
+
+from api.deps import DispatcherDep, ServicesDep, SessionDep
+from api.schemas import DocumentOut, ErrorOut, UploadOut
+from ingest.errors import IngestError
+from ingest.intake import check_dossier_code, intake
+from ingest.records import document_record
+from storage.errors import ObjectNotFound
+from storage.repositories import DocumentRepository
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+CONTENT_TYPES = {"pdf": "application/pdf", "text": "text/plain; charset=utf-8"}
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+async def upload_document(
+    services: ServicesDep,
+    dispatcher: DispatcherDep,
+    file: UploadFile,
+    dossier: Annotated[str | None, Form(description="Dossier code, when the counter knows it.")] = None,
+) -> UploadOut:
+    """Store the scan's original bytes, queue it, and return its id at once (poll GET for the result)."""
+    limit = services.settings.max_file_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            {"code": "input.too_large", "message": f"the upload is over {limit} bytes"},
+        )
+    try:
+        code = check_dossier_code(dossier) if dossier else None
+    except IngestError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, {"code": exc.code, "message": exc.message}
+        ) from exc
+    result = intake(services, data, source=file.filename or "upload", dossier=code)
+    if not result.duplicate:
+        dispatcher.dispatch(result.document_id)
+    return UploadOut(id=result.document_id, status=result.status.value, duplicate=result.duplicate)
+
+
+@router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
+def get_document(document_id: str, session: SessionDep) -> dict[str, object]:
+    """The document's export record (status, dossier, procedure, pages with text)."""
+    document = DocumentRepository(session).get(document_id, with_pages=True)
+    if document is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
+        )
+    return document_record(document)
+
+
+@router.get(
+    "/{document_id}/{kind}",
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    response_class=StreamingResponse,
+)
+def get_document_object(
+    document_id: str, kind: Literal["original", "pdf", "text"], session: SessionDep, services: ServicesDep
+) -> StreamingResponse:
+    """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds)."""
+    document = DocumentRepository(session).get(document_id)
+    if document is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
+        )
+    key = {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key}[kind]
+    if key is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "code": "document.not_ready",
+                "message": f"the {kind} is not available (status: {document.status})",
+            },
+        )
+    try:
+        stream = services.store.open(key)
+    except ObjectNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": exc.code, "message": exc.message}) from exc
+    media_type = (
+        document.media_type or "application/octet-stream" if kind == "original" else CONTENT_TYPES[kind]
+    )
+    filename = key.rsplit("/", 1)[-1]
+    headers = {"Content-Disposition": f'inline; filename="{document.id}-{filename}"'}
+    return StreamingResponse(stream, media_type=media_type, headers=headers)

@@ -1,0 +1,80 @@
+"""What goes in and out of the API, separately typed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorOut(BaseModel):
+    """A coded error."""
+
+    code: str
+    message: str
+
+
+class PageOut(BaseModel):
+    """One page of a document."""
+
+    number: int
+    text: str
+    ocr_confidence: float | None
+    blank: bool
+    rotation: int
+    skew: float
+    text_source: Literal["ocr", "pdf"]
+
+
+class ObjectsOut(BaseModel):
+    """Object-store keys of what is kept for the document."""
+
+    original: str
+    pdf: str | None
+    text: str | None
+
+
+class DocumentOut(BaseModel):
+    """The export record of one document."""
+
+    id: str
+    source: str
+    sha256: str
+    size_bytes: int
+    media_type: str | None
+    status: Literal["queued", "processing", "done", "needs_review", "failed"]
+    error: ErrorOut | None
+    review_reasons: list[str]
+    dossier: str | None
+    dossier_source: str | None
+    procedure: str | None
+    procedure_confidence: float | None
+    procedure_candidates: list[dict[str, object]]
+    page_count: int | None
+    mean_ocr_confidence: float | None
+    pages: list[PageOut]
+    objects: ObjectsOut
+    created_at: str | None
+    finished_at: str | None
+
+
+class UploadOut(BaseModel):
+    """Answer to an upload: the document id, and whether those bytes were already known."""
+
+    id: str
+    status: str
+    duplicate: bool = Field(description="True when the same bytes were uploaded before; no new document.")
+
+
+class DossierOut(BaseModel):
+    """A dossier and its documents."""
+
+    code: str
+    documents: list[DocumentOut]
+
+
+class HealthOut(BaseModel):
+    """Liveness and mode."""
+
+    status: Literal["ok"]
+    mode: Literal["embedded", "production"]

@@ -1,0 +1,142 @@
+"""First procedure classifier: evidence from barcodes, form titles and the requested content.
+
+Scores every catalog procedure, then turns the best score and its margin over the runner-up into a
+confidence in [0, 1]. Two procedures sharing a form (CT01) tie unless the body says which one, and a tie
+yields a low confidence, so such documents go to review instead of being assigned silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from classifiers.catalog import Catalog, Procedure
+from classifiers.text import fold
+
+TITLE_MIN_SIMILARITY = 0.80
+NAME_MIN_SIMILARITY = 0.90
+HEAD_LINES = 45
+"""Titles are looked for in the first lines of each page only."""
+
+_PROCEDURE_CODE = re.compile(r"(?<![\d.])([12]\.\d{6})(?![\d])")
+_REQUEST_LABELS = ("noi dung yeu cau giai quyet", "noi dung de nghi", "yeu cau giai quyet", "ten thu tuc")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A procedure with its score and the evidence that produced it."""
+
+    procedure_id: str
+    score: float
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The verdict: a procedure id (or None) with a confidence in [0, 1] and the top-3 candidates."""
+
+    procedure_id: str | None
+    confidence: float
+    candidates: tuple[Candidate, ...]
+
+
+class ProcedureClassifier:
+    """Assign one catalog procedure, or none, to a document's page texts and barcode payloads."""
+
+    def __init__(self, catalog: Catalog, *, min_confidence: float = 0.6) -> None:
+        self.catalog = catalog
+        self.min_confidence = min_confidence
+        self._titles = {p.id: [fold(t) for t in p.form_titles] for p in catalog.procedures}
+        self._components = {p.id: [fold(t) for t in p.components] for p in catalog.procedures}
+
+    def classify(self, pages: Sequence[str], payloads: Sequence[str] = ()) -> Classification:
+        """Score all procedures and keep the best one only if it is confident enough."""
+        coded = self._from_payloads(payloads)
+        if coded is not None:
+            candidate = Candidate(coded.id, 0.99, "barcode names the procedure code")
+            return Classification(coded.id, 0.99, (candidate,))
+        head_lines = _head_lines(pages)
+        body = fold("\n".join(pages[:3]))
+        requested = _requested_content(head_lines)
+        scored = sorted(
+            (self._score(p, head_lines, body, requested) for p in self.catalog.procedures),
+            key=lambda c: c.score,
+            reverse=True,
+        )
+        top = scored[0]
+        runner_up = scored[1].score if len(scored) > 1 else 0.0
+        confidence = _confidence(top.score, runner_up)
+        candidates = tuple(c for c in scored[:3] if c.score > 0)
+        chosen = top.procedure_id if confidence >= self.min_confidence else None
+        return Classification(chosen, round(confidence, 3), candidates)
+
+    def _from_payloads(self, payloads: Sequence[str]) -> Procedure | None:
+        for payload in payloads:
+            for match in _PROCEDURE_CODE.finditer(payload):
+                procedure = self.catalog.by_code(match.group(1))
+                if procedure is not None:
+                    return procedure
+        return None
+
+    def _score(self, procedure: Procedure, lines: list[str], body: str, requested: list[str]) -> Candidate:
+        title = max((_best_line_match(t, lines) for t in self._titles[procedure.id]), default=0.0)
+        name_in_body = fuzz.partial_ratio(procedure.folded_name, body) / 100.0 if body else 0.0
+        name_requested = max((fuzz.ratio(procedure.folded_name, r) / 100.0 for r in requested), default=0.0)
+        component = max((_best_line_match(t, lines) for t in self._components[procedure.id]), default=0.0)
+        score, evidence = 0.0, "no evidence"
+        if title >= TITLE_MIN_SIMILARITY:
+            score, evidence = 0.75 * title, f"form title ({title:.2f})"
+            if name_in_body >= NAME_MIN_SIMILARITY:
+                score, evidence = score + 0.25 * name_in_body, evidence + " + requested content"
+        if name_requested >= NAME_MIN_SIMILARITY and 0.9 * name_requested > score:
+            score, evidence = 0.9 * name_requested, f"requested content ({name_requested:.2f})"
+        if component >= TITLE_MIN_SIMILARITY and 0.55 * component > score:
+            score, evidence = 0.55 * component, f"component document title ({component:.2f})"
+        return Candidate(procedure.id, round(score, 4), evidence)
+
+
+def _head_lines(pages: Sequence[str]) -> list[str]:
+    lines: list[str] = []
+    for text in pages[:3]:
+        page_lines = [fold(line) for line in text.splitlines() if line.strip()][:HEAD_LINES]
+        lines.extend(page_lines)
+        # A title wrapped over two lines is matched against the pair joined.
+        lines.extend(f"{a} {b}" for a, b in itertools.pairwise(page_lines))
+    return [line for line in lines if line]
+
+
+def _best_line_match(title: str, lines: list[str]) -> float:
+    best = 0.0
+    for line in lines:
+        if len(line) < 0.6 * len(title):
+            continue
+        similarity = (
+            fuzz.ratio(title, line) if len(line) <= 1.3 * len(title) else fuzz.partial_ratio(title, line)
+        )
+        best = max(best, similarity / 100.0)
+    return best
+
+
+def _requested_content(lines: list[str]) -> list[str]:
+    """Text after a "Nội dung yêu cầu giải quyết:" style label (receipts, CT01's requested content)."""
+    found: list[str] = []
+    for line in lines:
+        for label in _REQUEST_LABELS:
+            position = line.find(label)
+            if position >= 0:
+                rest = line[position + len(label) :].strip()
+                if rest:
+                    found.append(rest)
+    return found
+
+
+def _confidence(top: float, runner_up: float) -> float:
+    """Best score discounted when the runner-up is close: a tie halves it."""
+    if top <= 0:
+        return 0.0
+    margin = top - runner_up
+    return top * min(1.0, 0.5 + margin / 0.5)

@@ -1,0 +1,36 @@
+"""Errors raised by `ingest/`, with stable codes (see also `ocr.errors` and `storage.errors`)."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of ingest errors; `code` is stable, `message` is for people."""
+
+    code = "ingest.failed"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+BAD_DOSSIER_CODE = "input.bad_dossier_code"
+NOT_FOUND = "input.not_found"
+ARCHIVE_UNREADABLE = "input.archive_unreadable"
+TOO_LARGE = "input.too_large"
+TIMEOUT = "processing.timeout"
+CRASHED = "processing.crashed"
+INTERNAL = "internal.error"
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable code of any sohoa error (they all carry `code`), else `internal.error`."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) and "." in code else INTERNAL
+
+
+def error_message(exc: BaseException) -> str:
+    """A one-line message for people, never a traceback."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return " ".join(str(message).split())[:500]

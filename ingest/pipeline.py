@@ -1,0 +1,211 @@
+"""The pipeline that walks one stored document through its steps; Celery tasks and the embedded pool call it.
+
+    claim → read original → pages (ocr.page) → dossier + procedure (classifiers) → store PDF and text
+    → record pages and verdict → file the original under its dossier.
+
+Idempotent: a finished document is left alone, derived objects have deterministic keys, pages are replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
+from classifiers.procedure import Classification
+from ingest import errors
+from ingest.services import Services
+from ocr.decode import MediaType, open_document
+from ocr.errors import OcrError
+from ocr.page import PageResult, process_page
+from ocr.searchable_pdf import CopiedPagePart, PagePart, build_searchable_pdf
+from storage.errors import StorageError
+from storage.models import Document, DocumentStatus, Page, utcnow
+from storage.repositories import DocumentRepository, DossierRepository
+
+log = logging.getLogger(__name__)
+
+PAGE_SEPARATOR = "\f"
+"""Pages in the stored text object are separated by a form feed, as pdftotext does."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What reading a document produced, before anything is recorded."""
+
+    media_type: MediaType
+    pages: list[PageResult]
+    pdf: bytes
+    dossier: DossierDecision
+    classification: Classification
+    review_reasons: list[str] = field(default_factory=list)
+
+
+def process_document(services: Services, document_id: str) -> DocumentStatus:
+    """Run the whole pipeline for one document and return its final status. Never raises for bad input."""
+    claimed = _claim(services, document_id)
+    if claimed is None:
+        with services.db.unit_of_work() as session:
+            document = DocumentRepository(session).get(document_id)
+            return DocumentStatus(document.status) if document else DocumentStatus.FAILED
+    try:
+        analysis = _analyse(services, claimed)
+        status = _record(services, claimed, analysis)
+    except (OcrError, StorageError) as exc:
+        return _fail(services, document_id, errors.error_code(exc), errors.error_message(exc))
+    except MemoryError:
+        return _fail(
+            services, document_id, "input.too_large", "the document needs more memory than is available"
+        )
+    except Exception as exc:  # a bug must not leave the document stuck in "processing"
+        log.exception("unexpected error on document %s", document_id)
+        return _fail(services, document_id, errors.INTERNAL, f"unexpected error: {errors.error_message(exc)}")
+    return status
+
+
+def _claim(services: Services, document_id: str) -> Document | None:
+    """Move a queued (or interrupted) document to processing; None if it is finished or unknown."""
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None or DocumentStatus(document.status).finished:
+            return None
+        document.status = DocumentStatus.PROCESSING
+        document.attempts += 1
+        document.started_at = utcnow()
+        document.error_code = document.error_message = None
+        session.expunge(document)
+        return document
+
+
+def _analyse(services: Services, document: Document) -> Analysis:
+    settings = services.settings
+    if document.size_bytes > settings.max_file_bytes:
+        raise OcrError(
+            f"the file is {document.size_bytes} bytes, over the {settings.max_file_bytes} limit",
+            code=errors.TOO_LARGE,
+        )
+    data = services.store.get_bytes(document.original_key)
+    decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
+    with tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir:
+        spool = Path(spool_dir)
+        pages = [
+            process_page(source, engine=services.engine, options=services.page_options, spool=spool)
+            for source in decoded.pages()
+        ]
+        parts: list[PagePart] = [
+            page.part if page.part is not None else CopiedPagePart(page.number - 1) for page in pages
+        ]
+        source_pdf = data if decoded.media_type is MediaType.PDF else None
+        pdf = build_searchable_pdf(parts, source_pdf=source_pdf)
+    dossier = decide_dossier(
+        find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
+    )
+    texts = [p.text for p in pages if not p.blank]
+    payloads = [b.text for p in pages for b in p.barcodes]
+    classification = services.classifier.classify(texts, payloads)
+    return Analysis(
+        media_type=decoded.media_type,
+        pages=pages,
+        pdf=pdf,
+        dossier=dossier,
+        classification=classification,
+        review_reasons=_review_reasons(services, pages, dossier, classification),
+    )
+
+
+def _review_reasons(
+    services: Services, pages: list[PageResult], dossier: DossierDecision, classification: Classification
+) -> list[str]:
+    reasons: list[str] = []
+    if classification.procedure_id is None:
+        reasons.append("procedure.unknown" if not classification.candidates else "procedure.low_confidence")
+    threshold = services.settings.min_ocr_confidence
+    if any(p.ocr_confidence is not None and p.ocr_confidence < threshold for p in pages):
+        reasons.append("ocr.low_confidence")
+    if all(p.blank for p in pages):
+        reasons.append("document.blank")
+    if dossier.conflict:
+        reasons.append("dossier.conflict")
+    return reasons
+
+
+def _record(services: Services, claimed: Document, analysis: Analysis) -> DocumentStatus:
+    """Store derived objects, then write pages and verdict in one unit of work; finally file the original."""
+    dossier_code = claimed.dossier_code or analysis.dossier.code
+    prefix = f"dossiers/{dossier_code}/{claimed.id}" if dossier_code else f"inbox/{claimed.id}"
+    pdf_key, text_key = f"{prefix}/searchable.pdf", f"{prefix}/text.txt"
+    services.store.put_bytes(pdf_key, analysis.pdf, content_type="application/pdf")
+    text = PAGE_SEPARATOR.join(p.text for p in analysis.pages)
+    services.store.put_bytes(text_key, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
+
+    target_original = claimed.original_key
+    if dossier_code and not claimed.original_key.startswith(f"dossiers/{dossier_code}/"):
+        target_original = f"{prefix}/{claimed.original_key.rsplit('/', 1)[-1]}"
+        services.store.copy(claimed.original_key, target_original)
+
+    status = DocumentStatus.NEEDS_REVIEW if analysis.review_reasons else DocumentStatus.DONE
+    with services.db.unit_of_work() as session:
+        repository = DocumentRepository(session)
+        document = repository.get_for_update(claimed.id)
+        if document is None:
+            raise StorageError(f"document {claimed.id} disappeared while processing")
+        if dossier_code and not document.dossier_code:
+            DossierRepository(session).ensure(dossier_code)
+            document.dossier_code = dossier_code
+            document.dossier_source = analysis.dossier.source
+        repository.replace_pages(document, [_page_row(p) for p in analysis.pages])
+        ocr_scores = [p.ocr_confidence for p in analysis.pages if p.ocr_confidence is not None]
+        document.media_type = analysis.media_type.value
+        document.page_count = len(analysis.pages)
+        document.mean_ocr_confidence = round(sum(ocr_scores) / len(ocr_scores), 4) if ocr_scores else None
+        document.procedure_id = analysis.classification.procedure_id
+        document.procedure_confidence = analysis.classification.confidence
+        document.procedure_candidates = [
+            {"procedure": c.procedure_id, "score": c.score, "evidence": c.evidence}
+            for c in analysis.classification.candidates
+        ]
+        document.review_reasons = analysis.review_reasons + (
+            [f"dossier codes disagree: {', '.join(analysis.dossier.conflict)}"]
+            if analysis.dossier.conflict
+            else []
+        )
+        document.original_key = target_original
+        document.pdf_key, document.text_key = pdf_key, text_key
+        document.status = status
+        document.finished_at = utcnow()
+    if target_original != claimed.original_key:
+        services.store.delete(claimed.original_key)  # only after the row points at the filed copy
+    return status
+
+
+def _page_row(page: PageResult) -> Page:
+    return Page(
+        number=page.number,
+        text=page.text,
+        text_source=page.text_source,
+        ocr_confidence=None if page.ocr_confidence is None else round(page.ocr_confidence, 4),
+        blank=page.blank,
+        rotation=page.rotation,
+        skew=page.skew,
+        dpi=round(page.dpi, 1),
+    )
+
+
+def _fail(services: Services, document_id: str, code: str, message: str) -> DocumentStatus:
+    """Record a coded failure; the original stays stored and untouched."""
+    log.info("document %s failed: %s %s", document_id, code, message)
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is not None:
+            document.status = DocumentStatus.FAILED
+            document.error_code = code
+            document.error_message = message
+            document.finished_at = utcnow()
+    return DocumentStatus.FAILED
+
+
+def mark_failed(services: Services, document_id: str, code: str, message: str) -> DocumentStatus:
+    """Record a failure decided outside the pipeline (a worker killed on timeout or crash)."""
+    return _fail(services, document_id, code, message)

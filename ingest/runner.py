@@ -1,0 +1,107 @@
+"""Embedded mode's queue: a pool of worker processes (one per core) running the pipeline.
+
+Each worker builds its own `Services` once; a document that runs past its hard time limit or kills its
+worker (segfault, out of memory) is marked failed with a code, and the pool goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, TimeoutError
+from dataclasses import dataclass
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from ingest import errors
+from ingest.pipeline import mark_failed, process_document
+from ingest.services import Services, build_services
+from ingest.settings import Settings
+from storage.models import DocumentStatus
+
+_worker_services: Services | None = None
+
+
+def _init_worker(settings_json: str) -> None:
+    """Pool initializer: single-threaded tesseract and OpenCV, services built once per process."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2
+
+    cv2.setNumThreads(1)
+    global _worker_services
+    _worker_services = build_services(Settings.model_validate_json(settings_json))
+
+
+def _run_in_worker(document_id: str) -> str:
+    if _worker_services is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("worker services not initialised")
+    return process_document(_worker_services, document_id).value
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One document the pool finished with."""
+
+    document_id: str
+    status: DocumentStatus
+
+
+class LocalRunner:
+    """Process documents on this machine's cores; use as a context manager."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        settings = services.settings
+        self._pool = ProcessPool(
+            max_workers=settings.workers,
+            initializer=_init_worker,
+            initargs=(settings.model_dump_json(),),
+            context=multiprocessing.get_context("forkserver"),
+        )
+
+    def __enter__(self) -> LocalRunner:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (running documents are finished first)."""
+        self._pool.close()
+        self._pool.join()
+
+    def submit(self, document_id: str) -> Future[str]:
+        """Queue one document; the future's result is its final status value."""
+        timeout = self.services.settings.document_timeout_seconds
+        future: Future[str] = self._pool.schedule(_run_in_worker, args=(document_id,), timeout=timeout)
+        return future
+
+    def settle(self, document_id: str, future: Future[str]) -> Finished:
+        """Wait for one document; a killed or timed-out worker becomes a coded failure."""
+        try:
+            return Finished(document_id, DocumentStatus(future.result()))
+        except TimeoutError:
+            limit = self.services.settings.document_timeout_seconds
+            code, message = errors.TIMEOUT, f"processing took longer than {limit:.0f} s and was stopped"
+        except ProcessExpired as exc:
+            code, message = errors.CRASHED, f"the worker process died (exit code {exc.exitcode})"
+        except Exception as exc:  # the worker could not even start (e.g. settings, database)
+            code, message = errors.error_code(exc), errors.error_message(exc)
+        return Finished(document_id, mark_failed(self.services, document_id, code, message))
+
+    def run(
+        self, document_ids: Iterable[str], on_finished: Callable[[Finished], None] | None = None
+    ) -> list[Finished]:
+        """Process all documents, calling `on_finished` as each completes (in completion order)."""
+        from concurrent.futures import as_completed
+
+        futures = {self.submit(document_id): document_id for document_id in document_ids}
+        finished: list[Finished] = []
+        for future in as_completed(futures):
+            outcome = self.settle(futures[future], future)
+            finished.append(outcome)
+            if on_finished is not None:
+                on_finished(outcome)
+        return finished

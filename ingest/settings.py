@@ -1,0 +1,70 @@
+"""All settings in one typed place (pydantic-settings, `SOHOA_` environment prefix).
+
+Built by `load_settings()`, never at import time, and validated there: a bad value stops start-up with a
+clear message instead of failing on the first document.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one sohoa process; every field can be set as SOHOA_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="SOHOA_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Field(
+        default=Path("./data"), description="Embedded mode: SQLite file and object folder."
+    )
+    database_url: str | None = Field(default=None, description="Default: SQLite at <data_dir>/sohoa.db.")
+    broker_url: str | None = Field(default=None, description="Celery broker; unset means embedded mode.")
+    result_backend: str | None = None
+
+    ocr_languages: str = Field(default="vie", description="Tesseract languages, e.g. 'vie' or 'vie+eng'.")
+    ocr_dpi: float = Field(default=300.0, ge=72, le=600, description="Resolution PDF pages are rendered at.")
+    ocr_timeout_seconds: float = Field(default=180.0, gt=0, description="Limit for one tesseract call.")
+    document_timeout_seconds: float = Field(default=3600.0, gt=0, description="Hard limit for one document.")
+    max_page_pixels: int = Field(default=60_000_000, gt=1_000_000, description="Larger pages are downscaled.")
+    max_file_bytes: int = Field(default=2 * 1024**3, gt=0, description="Larger inputs are refused.")
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="OCR processes.")
+
+    catalog_path: Path | None = Field(default=None, description="Procedure catalog YAML; default: shipped.")
+    min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
+    min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
+
+    @field_validator("ocr_languages")
+    @classmethod
+    def _languages_look_valid(cls, value: str) -> str:
+        parts = value.split("+")
+        if not all(part.isidentifier() for part in parts):
+            raise ValueError("languages are tesseract codes joined by '+', e.g. 'vie+eng'")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: everything runs in this machine's processes."""
+        return not self.broker_url
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use (SQLite under data_dir unless set)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sohoa.db').resolve()}"
+
+    @property
+    def objects_dir(self) -> Path:
+        """Root of the local object store."""
+        return self.data_dir / "objects"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and .env), with explicit overrides for tests and the CLI."""
+    return Settings(**overrides)  # type: ignore[arg-type]

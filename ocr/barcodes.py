@@ -1,0 +1,33 @@
+"""Read QR codes and barcodes on a page (zxing-cpp): receipts carry the dossier code in one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import zxingcpp
+
+
+@dataclass(frozen=True)
+class Barcode:
+    """One decoded symbol."""
+
+    format: str
+    """Symbology name as zxing reports it, e.g. "QRCode", "Code128"."""
+    text: str
+
+
+def read_barcodes(gray: np.ndarray) -> tuple[Barcode, ...]:
+    """Decode every QR code and 1-D/2-D barcode zxing-cpp finds on the (upright) page."""
+    try:
+        results = zxingcpp.read_barcodes(np.ascontiguousarray(gray))
+    except (ValueError, RuntimeError):
+        return ()
+    seen: set[tuple[str, str]] = set()
+    found: list[Barcode] = []
+    for result in results:
+        item = (str(result.format).rsplit(".", 1)[-1], result.text)
+        if result.valid and result.text and item not in seen:
+            seen.add(item)
+            found.append(Barcode(format=item[0], text=item[1]))
+    return tuple(found)

@@ -1,0 +1,255 @@
+"""Turn the bytes of one input file into page images, one at a time.
+
+Formats are recognised by their leading bytes, never by the file name: PDF (scanned or born-digital),
+TIFF (multi-page), JPEG, PNG, BMP and WebP. Pages are yielded lazily so a 500-page TIFF never sits in
+memory whole, and every page is capped at `max_pixels` so a hostile 35,000 px page cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pikepdf
+import pypdfium2 as pdfium
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ocr import errors
+from ocr.errors import InputError
+from ocr.textlayer import extract_text_layer
+
+DEFAULT_IMAGE_DPI = 300.0
+"""Assumed resolution of an image file that does not record one (scanners almost always do)."""
+
+
+class MediaType(StrEnum):
+    """Formats sohoa reads; the value is the MIME type stored with the original."""
+
+    PDF = "application/pdf"
+    TIFF = "image/tiff"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    BMP = "image/bmp"
+    WEBP = "image/webp"
+
+    @property
+    def extension(self) -> str:
+        """File extension used for the stored original."""
+        return {
+            MediaType.PDF: ".pdf",
+            MediaType.TIFF: ".tif",
+            MediaType.JPEG: ".jpg",
+            MediaType.PNG: ".png",
+            MediaType.BMP: ".bmp",
+            MediaType.WEBP: ".webp",
+        }[self]
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    """One page as decoded from the input file, before any cleanup."""
+
+    number: int
+    """1-based position in the file."""
+    image: np.ndarray
+    """RGB (H×W×3) or grayscale (H×W) uint8 pixels."""
+    dpi: float
+    """Resolution of `image` in pixels per inch."""
+    text_layer: str | None = None
+    """Text of a born-digital PDF page when its layer is usable; None means OCR is needed."""
+    downscaled: bool = False
+    """True when the page was rendered below the requested dpi to respect the pixel cap."""
+
+
+def sniff(data: bytes) -> MediaType:
+    """Recognise the format from the first bytes; raise `input.empty` / `input.unsupported`."""
+    if not data:
+        raise InputError("The file is empty (0 bytes).", code=errors.EMPTY)
+    head = data[:1024]
+    if b"%PDF-" in head:
+        return MediaType.PDF
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return MediaType.TIFF
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType.JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return MediaType.PNG
+    if head.startswith(b"BM"):
+        return MediaType.BMP
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaType.WEBP
+    raise InputError(
+        "Not a supported scan format (PDF, TIFF, JPEG, PNG, BMP or WebP expected).", code=errors.UNSUPPORTED
+    )
+
+
+@dataclass(frozen=True)
+class DecodedDocument:
+    """An opened input file: its format, page count and a lazy page iterator."""
+
+    media_type: MediaType
+    page_count: int
+    _data: bytes
+    _dpi: float
+    _max_pixels: int
+
+    def pages(self) -> Iterator[SourcePage]:
+        """Yield the pages in order; decoding errors surface as `InputError` with a code."""
+        if self.media_type is MediaType.PDF:
+            yield from _pdf_pages(self._data, dpi=self._dpi, max_pixels=self._max_pixels)
+        else:
+            yield from _image_pages(self._data, max_pixels=self._max_pixels)
+
+
+def open_document(data: bytes, *, dpi: float = 300.0, max_pixels: int = 60_000_000) -> DecodedDocument:
+    """Check that `data` is a readable scan and count its pages, without decoding pixels yet.
+
+    `dpi` is the rendering resolution for PDF pages; `max_pixels` caps any one page.
+    """
+    media_type = sniff(data)
+    if media_type is MediaType.PDF:
+        count = _pdf_page_count(data)
+    else:
+        count = _image_frame_count(data, max_pixels=max_pixels)
+    if count == 0:
+        raise InputError("The file contains no pages.", code=errors.NO_PAGES)
+    return DecodedDocument(media_type, count, data, dpi, max_pixels)
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+
+def _pdf_page_count(data: bytes) -> int:
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            count = len(pdf.pages)
+    except pikepdf.PasswordError as exc:
+        raise InputError("The PDF is encrypted with a password.", code=errors.ENCRYPTED) from exc
+    except (pikepdf.PdfError, ValueError, RecursionError) as exc:
+        detail = re.sub(r"^.*?<[^>]*>:\s*", "", str(exc))
+        raise InputError(f"The PDF is damaged and cannot be read: {detail}", code=errors.UNREADABLE) from exc
+    return count
+
+
+def _pdf_pages(data: bytes, *, dpi: float, max_pixels: int) -> Iterator[SourcePage]:
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        code = errors.ENCRYPTED if "password" in str(exc).lower() else errors.UNREADABLE
+        raise InputError(f"The PDF cannot be opened: {exc}", code=code) from exc
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                yield _render_pdf_page(data, page, index, dpi=dpi, max_pixels=max_pixels)
+            finally:
+                page.close()
+    finally:
+        pdf.close()
+
+
+def _render_pdf_page(
+    data: bytes, page: pdfium.PdfPage, index: int, *, dpi: float, max_pixels: int
+) -> SourcePage:
+    width_pt, height_pt = page.get_size()
+    if width_pt <= 0 or height_pt <= 0:
+        raise InputError(f"Page {index + 1} has no size.", code=errors.UNREADABLE)
+    render_dpi = _capped_dpi(width_pt / 72.0, height_pt / 72.0, dpi, max_pixels)
+    try:
+        bitmap = page.render(scale=render_dpi / 72.0, grayscale=False, fill_color=(255, 255, 255, 255))
+        pil = bitmap.to_pil().convert("RGB")
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"Page {index + 1} cannot be rendered: {exc}", code=errors.UNREADABLE) from exc
+    return SourcePage(
+        number=index + 1,
+        image=np.asarray(pil),
+        dpi=render_dpi,
+        text_layer=extract_text_layer(data, index),
+        downscaled=render_dpi < dpi - 0.5,
+    )
+
+
+def _capped_dpi(width_in: float, height_in: float, dpi: float, max_pixels: int) -> float:
+    """Highest dpi ≤ `dpi` at which the page stays under `max_pixels`."""
+    limit = math.sqrt(max_pixels / (width_in * height_in))
+    return max(min(dpi, limit), 1.0)
+
+
+# --- raster images -------------------------------------------------------------------------------
+
+
+def _open_image(data: bytes, *, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"The image cannot be read: {exc}", code=errors.UNREADABLE) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"The image is too large: {exc}", code=errors.TOO_LARGE) from exc
+    return image
+
+
+def _image_frame_count(data: bytes, *, max_pixels: int) -> int:
+    image = _open_image(data, max_pixels=max_pixels)
+    return int(getattr(image, "n_frames", 1))
+
+
+def _image_pages(data: bytes, *, max_pixels: int) -> Iterator[SourcePage]:
+    image = _open_image(data, max_pixels=max_pixels)
+    for index in range(int(getattr(image, "n_frames", 1))):
+        try:
+            image.seek(index)
+            frame = _frame_to_array(image, max_pixels=max_pixels)
+        except InputError:
+            raise
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputError(
+                f"Page {index + 1} of the image is damaged or truncated: {exc}", code=errors.UNREADABLE
+            ) from exc
+        pixels, dpi, downscaled = frame
+        yield SourcePage(number=index + 1, image=pixels, dpi=dpi, downscaled=downscaled)
+
+
+def _frame_to_array(image: Image.Image, *, max_pixels: int) -> tuple[np.ndarray, float, bool]:
+    """Decode the current frame to RGB or gray, flattening alpha onto white and honouring EXIF rotation."""
+    dpi = _image_dpi(image)
+    width, height = image.size
+    if width * height > 4 * max_pixels:
+        raise InputError(f"The page is {width}×{height} pixels, far over the limit.", code=errors.TOO_LARGE)
+    frame = ImageOps.exif_transpose(image) or image
+    if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+        rgba = frame.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        frame = background
+    elif frame.mode in ("1", "L", "I;16", "I;16B", "I", "F"):
+        frame = ImageOps.grayscale(frame) if frame.mode != "1" else frame.convert("L")
+    else:
+        frame = frame.convert("RGB")
+    downscaled = False
+    if width * height > max_pixels:
+        scale = math.sqrt(max_pixels / (width * height))
+        frame = frame.resize(
+            (max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.LANCZOS
+        )
+        dpi *= scale
+        downscaled = True
+    frame.load()
+    return np.asarray(frame), dpi, downscaled
+
+
+def _image_dpi(image: Image.Image) -> float:
+    raw = image.info.get("dpi")
+    try:
+        dpi = float(raw[0]) if raw else 0.0
+    except (TypeError, ValueError, IndexError):
+        dpi = 0.0
+    # Some writers store dots per cm or junk such as 1 or 72 for screenshots; fall back to a scan default.
+    return dpi if 70.0 <= dpi <= 2400.0 else DEFAULT_IMAGE_DPI

@@ -1,0 +1,195 @@
+"""The one wrapper around tesseract (through pytesseract): recognition, orientation, version probe.
+
+Every call has a timeout and keyword-only options; process failures become `EngineError` with a code.
+The engine runs tesseract single-threaded (OMP_THREAD_LIMIT=1): parallelism comes from one process per core.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+
+from ocr import errors
+from ocr.errors import EngineError
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its box in the OCR image's pixels."""
+
+    text: str
+    confidence: float
+    """Tesseract's word confidence scaled to [0, 1]."""
+    left: int
+    top: int
+    width: int
+    height: int
+    line_key: tuple[int, int, int]
+    """(block, paragraph, line) numbers: words sharing it are on one line."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What tesseract read on one page."""
+
+    text: str
+    """Lines joined with newlines, paragraphs separated by a blank line."""
+    words: tuple[Word, ...]
+    mean_confidence: float | None
+    """Mean word confidence in [0, 1]; None when no word was found."""
+    text_pdf: bytes
+    """A one-page PDF holding only the invisible text layer, sized to the image at its dpi."""
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Tesseract OSD's answer: rotate the page clockwise by `rotate` degrees to make it upright."""
+
+    rotate: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class TesseractInfo:
+    """What `probe` found: the version and installed languages."""
+
+    version: str
+    languages: tuple[str, ...]
+
+
+def probe(*, required_languages: str = "vie") -> TesseractInfo:
+    """Check tesseract and its language data once at start-up; raise a clear `ocr.unavailable` if missing."""
+    try:
+        version = str(pytesseract.get_tesseract_version())
+        languages = tuple(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, OSError) as exc:
+        raise EngineError(
+            "tesseract is not installed: apt-get install tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng",
+            code=errors.OCR_UNAVAILABLE,
+        ) from exc
+    missing = [lang for lang in required_languages.split("+") if lang not in languages]
+    if missing:
+        packages = " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+        raise EngineError(
+            f"tesseract has no language data for {', '.join(missing)}: apt-get install {packages}",
+            code=errors.OCR_UNAVAILABLE,
+        )
+    return TesseractInfo(version=version, languages=languages)
+
+
+class TesseractEngine:
+    """Runs tesseract on page images held in memory; one instance per worker process."""
+
+    def __init__(self, *, languages: str = "vie", timeout_seconds: float = 120.0) -> None:
+        self.languages = languages
+        self.timeout_seconds = timeout_seconds
+
+    def recognize(self, image: np.ndarray, *, dpi: float) -> Recognition:
+        """OCR a grayscale or RGB page once, returning text, word boxes and a text-only PDF layer."""
+        with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as tmp:
+            source = Path(tmp) / "page.png"
+            _write_image(source, image)
+            base = Path(tmp) / "out"
+            config = f"--dpi {round(dpi)} --psm 3 -c tessedit_create_tsv=1 -c textonly_pdf=1"
+            self._run(source, base, extension="pdf", lang=self.languages, config=config)
+            tsv = (base.with_suffix(".tsv")).read_text(encoding="utf-8", errors="replace")
+            text_pdf = base.with_suffix(".pdf").read_bytes()
+        words = _parse_tsv(tsv)
+        confidences = [w.confidence for w in words]
+        mean = sum(confidences) / len(confidences) if confidences else None
+        return Recognition(text=_words_to_text(words), words=words, mean_confidence=mean, text_pdf=text_pdf)
+
+    def detect_orientation(self, image: np.ndarray, *, dpi: float) -> Orientation | None:
+        """Ask tesseract OSD how to turn the page upright; None when it cannot tell (too little text)."""
+        with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
+            source = Path(tmp) / "page.png"
+            _write_image(source, image)
+            base = Path(tmp) / "out"
+            try:
+                self._run(source, base, extension="osd", lang="osd", config=f"--dpi {round(dpi)} --psm 0")
+            except EngineError as exc:
+                if exc.code == errors.OCR_TIMEOUT:
+                    raise
+                return None  # "Too few characters" and similar: no opinion
+            osd = base.with_suffix(".osd").read_text(encoding="utf-8", errors="replace")
+        rotate = re.search(r"Rotate:\s*(\d+)", osd)
+        confidence = re.search(r"Orientation confidence:\s*([\d.]+)", osd)
+        if not rotate:
+            return None
+        return Orientation(
+            rotate=int(rotate.group(1)) % 360, confidence=float(confidence.group(1)) if confidence else 0.0
+        )
+
+    def _run(self, source: Path, base: Path, *, extension: str, lang: str, config: str) -> None:
+        try:
+            pytesseract.pytesseract.run_tesseract(
+                str(source), str(base), extension, lang, config=config, timeout=self.timeout_seconds
+            )
+        except RuntimeError as exc:  # pytesseract signals its timeout this way
+            if "timeout" in str(exc).lower():
+                raise EngineError(
+                    f"tesseract ran longer than {self.timeout_seconds:.0f} s on one page",
+                    code=errors.OCR_TIMEOUT,
+                ) from exc
+            raise EngineError(f"tesseract failed: {exc}") from exc
+        except pytesseract.TesseractNotFoundError as exc:
+            raise EngineError("tesseract is not installed", code=errors.OCR_UNAVAILABLE) from exc
+        except pytesseract.TesseractError as exc:
+            raise EngineError(f"tesseract failed: {exc.message}") from exc
+
+
+def _write_image(path: Path, image: np.ndarray) -> None:
+    """Write pixels losslessly with fast PNG compression (tesseract reads the file back at once)."""
+    pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), pixels, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise EngineError("could not write the page image for tesseract")
+
+
+def _parse_tsv(tsv: str) -> tuple[Word, ...]:
+    words: list[Word] = []
+    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in reader:
+        text = (row.get("text") or "").strip()
+        try:
+            confidence = float(row.get("conf") or -1)
+        except ValueError:
+            continue
+        if row.get("level") != "5" or not text or confidence < 0:
+            continue
+        words.append(
+            Word(
+                text=text,
+                confidence=confidence / 100.0,
+                left=int(row["left"]),
+                top=int(row["top"]),
+                width=int(row["width"]),
+                height=int(row["height"]),
+                line_key=(int(row["block_num"]), int(row["par_num"]), int(row["line_num"])),
+            )
+        )
+    return tuple(words)
+
+
+def _words_to_text(words: tuple[Word, ...]) -> str:
+    lines: list[str] = []
+    current: tuple[int, int, int] | None = None
+    for word in words:
+        if word.line_key != current:
+            if current is not None and word.line_key[:2] != current[:2]:
+                lines.append("")
+            lines.append(word.text)
+            current = word.line_key
+        else:
+            lines[-1] += " " + word.text
+    return "\n".join(lines)

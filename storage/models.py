@@ -1,0 +1,104 @@
+"""Metadata tables: dossiers, documents, pages (SQLAlchemy 2 declarative models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for timestamps."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all sohoa tables."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class DocumentStatus(StrEnum):
+    """Where a document is in its life: queued → processing → done | needs_review | failed."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    NEEDS_REVIEW = "needs_review"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        """True once no more work will happen without a person acting."""
+        return self in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED)
+
+
+class Dossier(Base):
+    """A dossier (hồ sơ), identified by its dossier code."""
+
+    __tablename__ = "dossiers"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="dossier", order_by="Document.created_at")
+
+
+class Document(Base):
+    """One input file and everything derived from it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=DocumentStatus.QUEUED, index=True)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    review_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    dossier_code: Mapped[str | None] = mapped_column(ForeignKey("dossiers.code"), index=True)
+    dossier_source: Mapped[str | None] = mapped_column(String(16))
+    """How the dossier was known: "given" (import/upload), "barcode" or "text" (found on a page)."""
+    procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    procedure_confidence: Mapped[float | None] = mapped_column(Float)
+    procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    mean_ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    original_key: Mapped[str] = mapped_column(Text)
+    pdf_key: Mapped[str | None] = mapped_column(Text)
+    text_key: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    dossier: Mapped[Dossier | None] = relationship(back_populates="documents")
+    pages: Mapped[list[Page]] = relationship(
+        back_populates="document", order_by="Page.number", cascade="all, delete-orphan"
+    )
+
+
+class Page(Base):
+    """One page of a document with its text and what cleanup measured."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_source: Mapped[str] = mapped_column(String(8))
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    blank: Mapped[bool] = mapped_column(Boolean, default=False)
+    rotation: Mapped[int] = mapped_column(Integer, default=0)
+    skew: Mapped[float] = mapped_column(Float, default=0.0)
+    dpi: Mapped[float | None] = mapped_column(Float)
+
+    document: Mapped[Document] = relationship(back_populates="pages")

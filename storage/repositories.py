@@ -1,0 +1,97 @@
+"""Repositories: the queries the rest of sohoa needs. They flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Document, DocumentStatus, Dossier, Page
+
+
+class DocumentRepository:
+    """Documents and their pages."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, document_id: str, *, with_pages: bool = False) -> Document | None:
+        """The document with this id, or None."""
+        if not with_pages:
+            return self.session.get(Document, document_id)
+        statement = select(Document).where(Document.id == document_id).options(selectinload(Document.pages))
+        return self.session.scalars(statement).first()
+
+    def get_for_update(self, document_id: str) -> Document | None:
+        """The document, locked against concurrent workers where the database supports it."""
+        statement = select(Document).where(Document.id == document_id).with_for_update()
+        return self.session.scalars(statement).first()
+
+    def get_by_sha256(self, sha256: str) -> Document | None:
+        """The document holding exactly these bytes, if any (dedup)."""
+        return self.session.scalars(select(Document).where(Document.sha256 == sha256)).first()
+
+    def add(self, document: Document) -> Document:
+        """Add a new document and flush so its unique constraints are checked now."""
+        self.session.add(document)
+        self.session.flush()
+        return document
+
+    def replace_pages(self, document: Document, pages: Sequence[Page]) -> None:
+        """Swap the document's pages for `pages` (a rerun replaces, never duplicates)."""
+        document.pages.clear()
+        self.session.flush()
+        document.pages.extend(pages)
+
+    def iter_all(self, *, batch: int = 200) -> Iterator[Document]:
+        """Every document with its pages, oldest first, loaded in batches."""
+        statement = (
+            select(Document)
+            .order_by(Document.created_at, Document.id)
+            .options(selectinload(Document.pages))
+            .execution_options(yield_per=batch)
+        )
+        yield from self.session.scalars(statement)
+
+    def ids_with_status(self, *statuses: DocumentStatus) -> list[str]:
+        """Ids of documents in any of the given states, oldest first."""
+        statement = select(Document.id).where(Document.status.in_(statuses)).order_by(Document.created_at)
+        return list(self.session.scalars(statement))
+
+    def in_dossier(self, code: str) -> list[Document]:
+        """The documents of one dossier, with pages, oldest first."""
+        statement = (
+            select(Document)
+            .where(Document.dossier_code == code)
+            .order_by(Document.created_at)
+            .options(selectinload(Document.pages))
+        )
+        return list(self.session.scalars(statement))
+
+
+class DossierRepository:
+    """Dossiers by code."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, code: str) -> Dossier | None:
+        """The dossier with this code, or None."""
+        return self.session.get(Dossier, code)
+
+    def ensure(self, code: str) -> Dossier:
+        """The dossier with this code, created if new."""
+        dossier = self.session.get(Dossier, code)
+        if dossier is not None:
+            return dossier
+        try:
+            with self.session.begin_nested():
+                dossier = Dossier(code=code)
+                self.session.add(dossier)
+        except IntegrityError:  # another worker created it a moment ago
+            dossier = self.session.get(Dossier, code)
+            if dossier is None:
+                raise
+        return dossier
