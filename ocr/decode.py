@@ -177,7 +177,7 @@ def _render_pdf_page(
 
 def _capped_dpi(width_in: float, height_in: float, dpi: float, max_pixels: int) -> float:
     """Highest dpi ≤ `dpi` at which the page stays under `max_pixels`."""
-    limit = math.sqrt(max_pixels / (width_in * height_in))
+    limit = math.sqrt(max_pixels / (width_in * height_in)) * 0.998  # renderers round sizes up
     return max(min(dpi, limit), 1.0)
 
 

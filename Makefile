@@ -1,0 +1,43 @@
+# sohoa — two commands on a fresh Debian machine with Python: `make demo` and `make test`.
+# Both install what is missing (apt packages, a .venv with the project) and are safe to rerun.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core fonts-liberation2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DATA ?= data/demo
+
+.PHONY: demo test lint bench system clean-demo
+
+system: ## apt packages: tesseract with Vietnamese and English data, fonts for the sample scans
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: system $(STAMP) ## generate sample scans and import them in embedded mode
+	$(BIN)/python examples/synth.py examples/scans
+	SOHOA_DATA_DIR=$(DEMO_DATA) $(BIN)/sohoa import examples/scans --wait
+
+clean-demo:
+	rm -rf $(DEMO_DATA) examples/scans
+
+test: system $(STAMP) ## the whole suite
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check ingest ocr classifiers storage api
+	$(BIN)/mypy
