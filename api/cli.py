@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,7 @@ from storage.models import DocumentStatus
 from storage.repositories import DocumentRepository
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digitize administrative dossiers.")
-out = Console(width=None if sys.stdout.isatty() else 160)
+out = Console(width=None if sys.stdout.isatty() else 400)  # pipes and logs get whole lines
 err = Console(stderr=True)
 
 EXIT_INFRASTRUCTURE = 1
@@ -96,6 +97,7 @@ def _import(services: Services, paths: list[Path], *, dossier: str | None, wait:
         )
         bar.update(storing, total=len(report.items), completed=len(report.items))
         pending = batch.unfinished(services, list(dict.fromkeys(i.document_id for i in report.items)))
+        started = time.monotonic()
         if pending and services.settings.embedded:
             _track(bar, lambda p: batch.process_queued(services, pending, progress=p))
         elif pending:
@@ -107,7 +109,7 @@ def _import(services: Services, paths: list[Path], *, dossier: str | None, wait:
             if wait:
                 _track(bar, lambda p: batch.wait_for(services, pending, progress=p))
     if wait or services.settings.embedded:
-        _print_summary(services, report)
+        _print_summary(services, report, processed=set(pending), seconds=time.monotonic() - started)
     else:
         out.print(f"queued {len(report.new_ids)} new document(s); run `sohoa export` to see results")
     return report
@@ -133,11 +135,14 @@ def _progress() -> Progress:
     )
 
 
-def _print_summary(services: Services, report: batch.ImportReport) -> None:
+def _print_summary(
+    services: Services, report: batch.ImportReport, *, processed: set[str], seconds: float
+) -> None:
     table = Table(title="sohoa import")
     for column in ("file", "dossier", "procedure", "confidence", "pages", "OCR conf.", "status"):
         table.add_column(column, overflow="fold")
     counts: dict[str, int] = {}
+    pages = 0
     with services.db.unit_of_work() as session:
         repository = DocumentRepository(session)
         for item in report.items:
@@ -148,6 +153,8 @@ def _print_summary(services: Services, report: batch.ImportReport) -> None:
             if document.error_code:
                 status += f" {document.error_code}"
             counts[document.status] = counts.get(document.status, 0) + 1
+            if item.document_id in processed:
+                pages += document.page_count or 0
             table.add_row(
                 item.source,
                 document.dossier_code or "-",
@@ -159,6 +166,9 @@ def _print_summary(services: Services, report: batch.ImportReport) -> None:
             )
     out.print(table)
     out.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
+    if pages:
+        rate = pages / seconds * 60 if seconds > 0 else 0.0
+        out.print(f"processed {pages} page(s) in {seconds:.1f} s: {rate:.1f} pages/minute")
 
 
 def _fmt(value: float | None) -> str:

@@ -75,6 +75,7 @@ def _claim(services: Services, document_id: str) -> Document | None:
         document.attempts += 1
         document.started_at = utcnow()
         document.error_code = document.error_message = None
+        session.flush()
         session.expunge(document)
         return document
 

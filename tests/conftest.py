@@ -28,7 +28,7 @@ def services(settings: Settings) -> Iterator[Services]:
     built.close()
 
 
-def testdata(*parts: str) -> Path:
+def shared_testdata(*parts: str) -> Path:
     """A path under ../shared/testdata, skipping the test with a clear reason when it is absent."""
     path = TESTDATA.joinpath(*parts)
     if not path.exists():

@@ -44,7 +44,7 @@ async def upload_document(
         code = check_dossier_code(dossier) if dossier else None
     except IngestError as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, {"code": exc.code, "message": exc.message}
+            status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
         ) from exc
     result = intake(services, data, source=file.filename or "upload", dossier=code)
     if not result.duplicate:

@@ -1,0 +1,83 @@
+"""The HTTP API in embedded mode: upload, wait for processing, fetch the record and the stored objects."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from examples.synth import EXAMPLES, write_example
+from ingest.settings import Settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _wait_finished(client: TestClient, document_id: str, timeout: float = 180.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = client.get(f"/api/v1/documents/{document_id}").json()
+        if record["status"] in {"done", "needs_review", "failed"}:
+            return record
+        time.sleep(0.3)
+    raise AssertionError(f"document {document_id} did not finish in {timeout} s")
+
+
+def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Path) -> None:
+    spec = next(s for s in EXAMPLES if s.name == "ket-hon-giay-tiep-nhan.jpg")
+    path = write_example(spec, tmp_path)
+    response = client.post(
+        "/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/jpeg")}
+    )
+    assert response.status_code == 202, response.text
+    document_id = response.json()["id"]
+    assert response.json()["duplicate"] is False
+
+    record = _wait_finished(client, document_id)
+    assert record["status"] == "done", record
+    assert record["dossier"] == spec.dossier_code and record["procedure"] == "ket-hon"
+
+    original = client.get(f"/api/v1/documents/{document_id}/original")
+    assert original.status_code == 200 and original.content == path.read_bytes()
+    assert original.headers["content-type"] == "image/jpeg"
+    pdf = client.get(f"/api/v1/documents/{document_id}/pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    with pikepdf.open(io.BytesIO(pdf.content)) as document:
+        assert len(document.pages) == 1
+    text = client.get(f"/api/v1/documents/{document_id}/text")
+    assert "TIẾP NHẬN" in text.text
+
+    dossier = client.get(f"/api/v1/dossiers/{spec.dossier_code}")
+    assert dossier.status_code == 200
+    assert [d["id"] for d in dossier.json()["documents"]] == [document_id]
+
+    again = client.post("/api/v1/documents", files={"file": ("copy.jpg", path.read_bytes(), "image/jpeg")})
+    assert again.json() == {"id": document_id, "status": "done", "duplicate": True}
+
+
+def test_bad_upload_fails_with_a_code_and_unknown_ids_are_404(client: TestClient) -> None:
+    response = client.post("/api/v1/documents", files={"file": ("notes.txt", b"just text", "text/plain")})
+    record = _wait_finished(client, response.json()["id"])
+    assert record["status"] == "failed" and record["error"]["code"] == "input.unsupported"
+    assert client.get(f"/api/v1/documents/{record['id']}/pdf").status_code == 409
+    missing = client.get("/api/v1/documents/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "document.not_found"
+    assert client.get("/api/v1/dossiers/000.00.21.H61-250101-0001").status_code == 404
+    bad = client.post("/api/v1/documents", files={"file": ("a.pdf", b"%PDF")}, data={"dossier": "a b"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "input.bad_dossier_code"
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "mode": "embedded"}
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/dossiers/{code}"} <= set(paths)
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,103 @@
+"""The CLI contract, run as a user runs it: the installed `sohoa` command in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from examples.synth import EXAMPLES, write_example
+
+SOHOA = str(Path(sys.executable).with_name("sohoa"))
+EXPORT_KEYS = {"id", "source", "sha256", "status", "error", "dossier", "procedure", "procedure_confidence",
+               "pages", "objects"}
+PAGE_KEYS = {"number", "text", "ocr_confidence", "blank", "rotation", "text_source"}
+
+
+def _sohoa(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOHOA_DATA_DIR": str(data_dir), "SOHOA_WORKERS": "2"}
+    env.pop("SOHOA_BROKER_URL", None)
+    return subprocess.run([SOHOA, *args], capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def _export(data_dir: Path) -> list[dict]:
+    result = _sohoa(data_dir, "export")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """A folder with a subfolder, a zip, a good scan and two bad files, imported once with --wait."""
+    root = tmp_path_factory.mktemp("cli")
+    scans = root / "scans"
+    (scans / "quay-2").mkdir(parents=True)
+    for name in ("tam-tru-xoay-90.png", "ho-so-dat-dai.zip", "empty.pdf", "damaged.jpg"):
+        write_example(next(s for s in EXAMPLES if s.name == name), scans)
+    shutil.move(scans / "tam-tru-xoay-90.png", scans / "quay-2" / "tam-tru-xoay-90.png")
+    data = root / "data"
+    return scans, data, _sohoa(data, "import", str(scans), "--wait")
+
+
+def test_import_wait_reports_every_file_and_exits_zero_despite_failures(imported) -> None:
+    _scans, _data, result = imported
+    assert result.returncode == 0, result.stderr
+    for source in ("quay-2/tam-tru-xoay-90.png", "ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg", "empty.pdf"):
+        assert source in result.stdout
+    assert "input.empty" in result.stdout and "input.unreadable" in result.stdout
+    assert "pages/minute" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_export_follows_the_contract(imported) -> None:
+    _scans, data, _ = imported
+    records = {r["source"]: r for r in _export(data)}
+    assert set(records) == {
+        "quay-2/tam-tru-xoay-90.png",
+        "ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg",
+        "ho-so-dat-dai.zip/ho-so-dat-dai/02-don-dang-ky.jpg",
+        "empty.pdf",
+        "damaged.jpg",
+    }
+    for record in records.values():
+        assert EXPORT_KEYS <= set(record)
+        assert record["status"] in {"done", "needs_review", "failed"}
+        assert set(record["objects"]) == {"original", "pdf", "text"}
+        for page in record["pages"]:
+            assert PAGE_KEYS <= set(page) and page["text_source"] in {"ocr", "pdf"}
+        if record["status"] == "failed":
+            assert set(record["error"]) == {"code", "message"}
+        else:
+            assert record["error"] is None
+    receipt = records["ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg"]
+    assert receipt["dossier"] == "000.00.21.H61-260211-0007"
+    assert receipt["procedure"] == "dang-ky-dat-dai-lan-dau"
+    assert records["quay-2/tam-tru-xoay-90.png"]["pages"][0]["rotation"] == 270
+    assert records["empty.pdf"]["error"]["code"] == "input.empty"
+
+
+def test_importing_the_same_bytes_again_makes_no_new_document(imported) -> None:
+    scans, data, _ = imported
+    before = _export(data)
+    again = _sohoa(data, "import", str(scans / "quay-2"), "--wait")
+    assert again.returncode == 0 and "duplicate" in again.stdout
+    assert len(_export(data)) == len(before)
+
+
+def test_nothing_to_import_is_a_non_zero_exit(tmp_path: Path) -> None:
+    result = _sohoa(tmp_path / "data", "import", str(tmp_path / "missing"), "--wait")
+    assert result.returncode == 2
+    assert "input.not_found" in result.stderr and "Traceback" not in result.stderr
+    bad_code = _sohoa(tmp_path / "data", "import", str(tmp_path), "--dossier", "../x")
+    assert bad_code.returncode == 2 and "input.bad_dossier_code" in bad_code.stderr
+
+
+def test_doctor_reports_tesseract_and_mode(tmp_path: Path) -> None:
+    result = _sohoa(tmp_path / "data", "doctor")
+    assert result.returncode == 0, result.stderr
+    assert "tesseract" in result.stdout and "vie" in result.stdout and "embedded" in result.stdout
