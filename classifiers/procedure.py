@@ -52,6 +52,9 @@ class ProcedureClassifier:
         self.min_confidence = min_confidence
         self._titles = {p.id: [fold(t) for t in p.form_titles] for p in catalog.procedures}
         self._components = {p.id: [fold(t) for t in p.components] for p in catalog.procedures}
+        self._all_titles = sorted(
+            {t for group in (self._titles, self._components) for ts in group.values() for t in ts}
+        )
 
     def classify(self, pages: Sequence[str], payloads: Sequence[str] = ()) -> Classification:
         """Score all procedures and keep the best one only if it is confident enough."""
@@ -62,8 +65,9 @@ class ProcedureClassifier:
         head_lines = _head_lines(pages)
         body = fold("\n".join(pages[:3]))
         requested = _requested_content(head_lines)
+        titles = _winning_titles(self._all_titles, head_lines)
         scored = sorted(
-            (self._score(p, head_lines, body, requested) for p in self.catalog.procedures),
+            (self._score(p, titles, body, requested) for p in self.catalog.procedures),
             key=lambda c: c.score,
             reverse=True,
         )
@@ -82,11 +86,13 @@ class ProcedureClassifier:
                     return procedure
         return None
 
-    def _score(self, procedure: Procedure, lines: list[str], body: str, requested: list[str]) -> Candidate:
-        title = max((_best_line_match(t, lines) for t in self._titles[procedure.id]), default=0.0)
+    def _score(
+        self, procedure: Procedure, titles: dict[str, float], body: str, requested: list[str]
+    ) -> Candidate:
+        title = max((titles.get(t, 0.0) for t in self._titles[procedure.id]), default=0.0)
         name_in_body = fuzz.partial_ratio(procedure.folded_name, body) / 100.0 if body else 0.0
         name_requested = max((fuzz.ratio(procedure.folded_name, r) / 100.0 for r in requested), default=0.0)
-        component = max((_best_line_match(t, lines) for t in self._components[procedure.id]), default=0.0)
+        component = max((titles.get(t, 0.0) for t in self._components[procedure.id]), default=0.0)
         score, evidence = 0.0, "no evidence"
         if title >= TITLE_MIN_SIMILARITY:
             score, evidence = 0.75 * title, f"form title ({title:.2f})"
@@ -109,16 +115,28 @@ def _head_lines(pages: Sequence[str]) -> list[str]:
     return [line for line in lines if line]
 
 
-def _best_line_match(title: str, lines: list[str]) -> float:
-    best = 0.0
+def _line_similarity(title: str, line: str) -> float:
+    if len(line) < 0.6 * len(title):
+        return 0.0
+    similarity = fuzz.ratio(title, line) if len(line) <= 1.3 * len(title) else fuzz.partial_ratio(title, line)
+    return similarity / 100.0
+
+
+def _winning_titles(titles: list[str], lines: list[str]) -> dict[str, float]:
+    """Each line votes for the title(s) it matches best, so near-identical titles do not share the credit.
+
+    "ĐƠN ĐĂNG KÝ ĐẤT ĐAI…" and "ĐƠN ĐĂNG KÝ BIẾN ĐỘNG ĐẤT ĐAI…" are 88% alike: only the closer one scores.
+    """
+    won: dict[str, float] = {}
     for line in lines:
-        if len(line) < 0.6 * len(title):
+        similarities = {title: _line_similarity(title, line) for title in titles}
+        best = max(similarities.values(), default=0.0)
+        if best < TITLE_MIN_SIMILARITY:
             continue
-        similarity = (
-            fuzz.ratio(title, line) if len(line) <= 1.3 * len(title) else fuzz.partial_ratio(title, line)
-        )
-        best = max(best, similarity / 100.0)
-    return best
+        for title, similarity in similarities.items():
+            if similarity >= best - 0.02:
+                won[title] = max(won.get(title, 0.0), similarity)
+    return won
 
 
 def _requested_content(lines: list[str]) -> list[str]:
