@@ -39,5 +39,5 @@ test: system $(STAMP) ## the whole suite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check ingest ocr classifiers storage api
+	$(BIN)/ruff format --check ingest ocr classifiers storage api tests
 	$(BIN)/mypy

@@ -1,7 +1,8 @@
 """Celery wiring for production mode: the app, its configuration and the one thin task.
 
 The task takes a document id, calls the same `process_document` the embedded pool calls, and returns the
-status. JSON only, late acks, one prefetched task per worker process.
+status. JSON only, late acks, one prefetched task per worker process. Services are built once per worker
+process, on its first task, from the settings the app was created with.
 """
 
 from __future__ import annotations
@@ -10,22 +11,14 @@ from celery import Celery
 
 from ingest.pipeline import process_document
 from ingest.services import Services, build_services
-from ingest.settings import Settings, load_settings
+from ingest.settings import Settings
 
 PROCESS_DOCUMENT = "sohoa.process_document"
-_services: Services | None = None
-
-
-def _services_for_worker() -> Services:
-    global _services
-    if _services is None:
-        _services = build_services(load_settings())
-    return _services
 
 
 def create_celery(settings: Settings) -> Celery:
     """A configured Celery app with sohoa's tasks registered."""
-    app = Celery("sohoa", broker=settings.broker_url, backend=settings.result_backend)
+    app = Celery("sohoa", broker=settings.broker_url, backend=settings.result_backend, set_as_current=False)
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -37,11 +30,17 @@ def create_celery(settings: Settings) -> Celery:
         task_soft_time_limit=max(settings.document_timeout_seconds - 30, 1),
         broker_connection_retry_on_startup=True,
     )
+    services: list[Services] = []
+
+    def worker_services() -> Services:
+        if not services:
+            services.append(build_services(settings))
+        return services[0]
 
     @app.task(name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None)
     def process_document_task(document_id: str) -> str:
-        """Thin task: load services once per worker process, run the pipeline for one document."""
-        return process_document(_services_for_worker(), document_id).value
+        """Thin task: run the pipeline for one document id and return its final status."""
+        return process_document(worker_services(), document_id).value
 
     return app
 

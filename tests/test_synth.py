@@ -39,8 +39,9 @@ def test_same_seed_gives_identical_bytes() -> None:
     assert first.lines == again.lines
     assert synth.make_page("thuong-tru", seed=8, dpi=FAST_DPI).lines != first.lines
 
-    spec = synth.Degradation(skew=3.0, noise=5, blur=0.7, jpeg_quality=70, border_mm=5, yellow=0.4,
-                             specks=0.002)
+    spec = synth.Degradation(
+        skew=3.0, noise=5, blur=0.7, jpeg_quality=70, border_mm=5, yellow=0.4, specks=0.002
+    )
     spoiled = [synth.degrade(first.image, spec, np.random.default_rng(3)).tobytes() for _ in range(2)]
     assert spoiled[0] == spoiled[1]
     pdfs = [synth.make_born_digital_pdf("ket-hon", seed=5)[0] for _ in range(2)]
@@ -49,8 +50,10 @@ def test_same_seed_gives_identical_bytes() -> None:
 
 @pytest.mark.parametrize("procedure_id", sorted(synth.PROCEDURES))
 def test_ground_truth_is_nonempty_nfc_lines(procedure_id: str) -> None:
-    for page in (synth.make_page(procedure_id, seed=1, dpi=FAST_DPI),
-                 synth.make_receipt(procedure_id, seed=1, dpi=FAST_DPI)):
+    for page in (
+        synth.make_page(procedure_id, seed=1, dpi=FAST_DPI),
+        synth.make_receipt(procedure_id, seed=1, dpi=FAST_DPI),
+    ):
         assert page.lines and page.image.mode == "RGB"
         for line in page.lines:
             assert line.strip() == line != ""

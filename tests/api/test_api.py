@@ -35,9 +35,7 @@ def _wait_finished(client: TestClient, document_id: str, timeout: float = 180.0)
 def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Path) -> None:
     spec = next(s for s in EXAMPLES if s.name == "ket-hon-giay-tiep-nhan.jpg")
     path = write_example(spec, tmp_path)
-    response = client.post(
-        "/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/jpeg")}
-    )
+    response = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/jpeg")})
     assert response.status_code == 202, response.text
     document_id = response.json()["id"]
     assert response.json()["duplicate"] is False

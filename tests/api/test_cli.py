@@ -14,8 +14,18 @@ import pytest
 from examples.synth import EXAMPLES, write_example
 
 SOHOA = str(Path(sys.executable).with_name("sohoa"))
-EXPORT_KEYS = {"id", "source", "sha256", "status", "error", "dossier", "procedure", "procedure_confidence",
-               "pages", "objects"}
+EXPORT_KEYS = {
+    "id",
+    "source",
+    "sha256",
+    "status",
+    "error",
+    "dossier",
+    "procedure",
+    "procedure_confidence",
+    "pages",
+    "objects",
+}
 PAGE_KEYS = {"number", "text", "ocr_confidence", "blank", "rotation", "text_source"}
 
 
@@ -47,7 +57,11 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subp
 def test_import_wait_reports_every_file_and_exits_zero_despite_failures(imported) -> None:
     _scans, _data, result = imported
     assert result.returncode == 0, result.stderr
-    for source in ("quay-2/tam-tru-xoay-90.png", "ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg", "empty.pdf"):
+    for source in (
+        "quay-2/tam-tru-xoay-90.png",
+        "ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg",
+        "empty.pdf",
+    ):
         assert source in result.stdout
     assert "input.empty" in result.stdout and "input.unreadable" in result.stdout
     assert "pages/minute" in result.stdout

@@ -14,7 +14,9 @@ def test_labelled_printed_code_with_ocr_damage_is_found() -> None:
 
 
 def test_barcode_wins_and_conflicts_are_reported_not_guessed() -> None:
-    from_barcode = decide_dossier(find_dossier_codes([(1, "no code here", ["000.00.21.H61-250401-0002|1.001193"])]))
+    from_barcode = decide_dossier(
+        find_dossier_codes([(1, "no code here", ["000.00.21.H61-250401-0002|1.001193"])])
+    )
     assert from_barcode.code == "000.00.21.H61-250401-0002" and from_barcode.source == "barcode"
     conflict = decide_dossier(
         find_dossier_codes(

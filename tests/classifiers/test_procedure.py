@@ -10,7 +10,9 @@ def classifier() -> ProcedureClassifier:
 
 
 def test_main_form_title_decides(classifier: ProcedureClassifier) -> None:
-    result = classifier.classify(["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nTỜ KHAI ĐĂNG KÝ KHAI SINH\nHọ, chữ đệm, tên: A"])
+    result = classifier.classify(
+        ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nTỜ KHAI ĐĂNG KÝ KHAI SINH\nHọ, chữ đệm, tên: A"]
+    )
     assert result.procedure_id == "khai-sinh"
     assert result.confidence >= 0.7
 
@@ -20,7 +22,9 @@ def test_title_survives_lost_and_wrong_tone_marks(classifier: ProcedureClassifie
     assert result.procedure_id == "ket-hon"
 
 
-@pytest.mark.parametrize(("content", "expected"), [("Đăng ký thường trú", "thuong-tru"), ("Đăng ký tạm trú", "tam-tru")])
+@pytest.mark.parametrize(
+    ("content", "expected"), [("Đăng ký thường trú", "thuong-tru"), ("Đăng ký tạm trú", "tam-tru")]
+)
 def test_shared_ct01_form_is_decided_by_requested_content(
     classifier: ProcedureClassifier, content: str, expected: str
 ) -> None:

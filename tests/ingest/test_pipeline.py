@@ -47,7 +47,9 @@ def test_receipt_form_and_blank_back_side_in_one_tiff(services: Services, tmp_pa
 
     objects = record["objects"]
     prefix = f"dossiers/{spec.dossier_code}/{record['id']}/"
-    assert all(key.startswith(prefix) for key in objects.values()), "filed under the dossier found on the page"
+    assert all(key.startswith(prefix) for key in objects.values()), (
+        "filed under the dossier found on the page"
+    )
     assert not services.store.exists(f"inbox/{record['id']}/original.tif"), "inbox copy removed after filing"
     original = services.store.get_bytes(objects["original"])
     assert original == (tmp_path / spec.name).read_bytes(), "original bytes kept unchanged"
@@ -71,7 +73,9 @@ def test_page_scanned_a_quarter_turn_off_comes_out_upright(services: Services, t
     assert record["procedure"] == "tam-tru"
 
 
-def test_upside_down_scanned_pdf_is_turned_and_its_pdf_page_is_upright(services: Services, tmp_path: Path) -> None:
+def test_upside_down_scanned_pdf_is_turned_and_its_pdf_page_is_upright(
+    services: Services, tmp_path: Path
+) -> None:
     record = _run(services, tmp_path, "khai-sinh-lon-nguoc.pdf")
     [page] = record["pages"]
     assert page["rotation"] == 180 and page["text_source"] == "ocr"
@@ -111,7 +115,9 @@ def test_born_digital_pdf_uses_its_text_layer_without_ocr(services: Services, tm
     assert record["procedure"] == "ket-hon"
 
 
-@pytest.mark.parametrize(("name", "code"), [("empty.pdf", "input.empty"), ("damaged.jpg", "input.unreadable")])
+@pytest.mark.parametrize(
+    ("name", "code"), [("empty.pdf", "input.empty"), ("damaged.jpg", "input.unreadable")]
+)
 def test_bad_files_fail_with_a_code_and_keep_their_bytes(
     services: Services, tmp_path: Path, name: str, code: str
 ) -> None:

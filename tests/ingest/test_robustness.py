@@ -50,7 +50,11 @@ def test_every_ocrmypdf_resource_ends_processed_or_failed_with_a_code(services: 
         assert record["status"] in {"done", "needs_review", "failed"}, (source, record["status"])
         if record["status"] == "failed":
             assert CODE.match(record["error"]["code"]), (source, record["error"])
-            assert record["error"]["code"] not in {"internal.error", "processing.crashed", "processing.timeout"}, (
+            assert record["error"]["code"] not in {
+                "internal.error",
+                "processing.crashed",
+                "processing.timeout",
+            }, (
                 source,
                 record["error"],
             )

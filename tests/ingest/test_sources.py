@@ -6,7 +6,9 @@ from ingest.sources import InputItem, SourceProblem, iter_inputs
 
 def _expand(paths: list[Path], limit: int = 10_000) -> tuple[list[InputItem], list[SourceProblem]]:
     entries = list(iter_inputs(paths, max_file_bytes=limit))
-    return [e for e in entries if isinstance(e, InputItem)], [e for e in entries if isinstance(e, SourceProblem)]
+    return [e for e in entries if isinstance(e, InputItem)], [
+        e for e in entries if isinstance(e, SourceProblem)
+    ]
 
 
 def test_folders_recurse_with_relative_names_and_skip_system_files(tmp_path: Path) -> None:

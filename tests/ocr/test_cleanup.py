@@ -12,8 +12,13 @@ def form_page() -> np.ndarray:
 
 @pytest.mark.parametrize("angle", [-7.0, -2.5, 1.2, 4.0, 12.0])
 def test_skew_is_measured_to_within_a_fifth_of_a_degree(form_page: np.ndarray, angle: float) -> None:
-    skewed = np.asarray(degrade(__import__("PIL.Image").Image.fromarray(form_page), Degradation(skew=angle),
-                                np.random.default_rng(0)))
+    skewed = np.asarray(
+        degrade(
+            __import__("PIL.Image").Image.fromarray(form_page),
+            Degradation(skew=angle),
+            np.random.default_rng(0),
+        )
+    )
     estimate = cleanup.estimate_skew(cleanup.to_gray(skewed))
     assert estimate.angle == pytest.approx(angle, abs=0.2)
     straightened = cleanup.rotate_by(cleanup.to_gray(skewed), -estimate.angle)
@@ -27,8 +32,11 @@ def test_upright_page_has_no_skew(form_page: np.ndarray) -> None:
 def test_blank_back_side_is_flagged_and_a_form_is_not(form_page: np.ndarray) -> None:
     blank = np.asarray(make_blank(seed=1, dpi=200).image)
     noisy_blank = np.asarray(
-        degrade(make_blank(seed=2, dpi=200).image, Degradation(noise=6, specks=0.001, border_mm=5),
-                np.random.default_rng(1))
+        degrade(
+            make_blank(seed=2, dpi=200).image,
+            Degradation(noise=6, specks=0.001, border_mm=5),
+            np.random.default_rng(1),
+        )
     )
     assert cleanup.detect_blank(cleanup.to_gray(blank)).blank
     assert cleanup.detect_blank(cleanup.to_gray(noisy_blank)).blank

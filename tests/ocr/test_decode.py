@@ -11,7 +11,9 @@ from ocr.errors import InputError
 
 def _png(size: tuple[int, int] = (400, 300), mode: str = "RGB", dpi: int = 200) -> bytes:
     buffer = io.BytesIO()
-    Image.new(mode, size, "white" if mode != "RGBA" else (0, 0, 0, 0)).save(buffer, format="PNG", dpi=(dpi, dpi))
+    Image.new(mode, size, "white" if mode != "RGBA" else (0, 0, 0, 0)).save(
+        buffer, format="PNG", dpi=(dpi, dpi)
+    )
     return buffer.getvalue()
 
 

@@ -8,7 +8,9 @@ from storage.objects import LocalObjectStore
 
 def test_put_get_copy_delete_round_trip(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "objects")
-    digest = store.put_bytes("dossiers/A-1/doc/original.pdf", b"%PDF-1.4 bytes", content_type="application/pdf")
+    digest = store.put_bytes(
+        "dossiers/A-1/doc/original.pdf", b"%PDF-1.4 bytes", content_type="application/pdf"
+    )
     assert len(digest) == 64
     assert store.get_bytes("dossiers/A-1/doc/original.pdf") == b"%PDF-1.4 bytes"
     store.copy("dossiers/A-1/doc/original.pdf", "inbox/doc/original.pdf")

@@ -9,8 +9,14 @@ from storage.repositories import DocumentRepository, DossierRepository
 
 
 def _document(document_id: str, sha: str, **fields: object) -> Document:
-    return Document(id=document_id, source=f"{document_id}.tif", sha256=sha, size_bytes=3,
-                    original_key=f"inbox/{document_id}/original.tif", **fields)
+    return Document(
+        id=document_id,
+        source=f"{document_id}.tif",
+        sha256=sha,
+        size_bytes=3,
+        original_key=f"inbox/{document_id}/original.tif",
+        **fields,
+    )
 
 
 def test_repositories_flush_but_do_not_commit(tmp_path: Path) -> None:
@@ -44,7 +50,9 @@ def test_pages_are_replaced_not_duplicated_and_dossiers_group_documents(tmp_path
             repository = DocumentRepository(session)
             document = repository.get("a", with_pages=True)
             assert document is not None
-            repository.replace_pages(document, [Page(number=n, text=f"p{n}", text_source="ocr") for n in (1, 2)])
+            repository.replace_pages(
+                document, [Page(number=n, text=f"p{n}", text_source="ocr") for n in (1, 2)]
+            )
     with db.unit_of_work() as session:
         repository = DocumentRepository(session)
         [document] = repository.in_dossier("000.00.21.H61-250401-0001")
