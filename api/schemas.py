@@ -32,6 +32,7 @@ class ObjectsOut(BaseModel):
     original: str
     pdf: str | None
     text: str | None
+    words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
 
 
 class DocumentOut(BaseModel):

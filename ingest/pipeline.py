@@ -17,16 +17,17 @@ from classifiers.fields import DossierDecision, decide_dossier, find_dossier_cod
 from classifiers.procedure import Classification
 from ingest import errors
 from ingest.services import Services
-from ocr.decode import MediaType, open_document
+from ocr.decode import MediaType, file_dpi, open_document
 from ocr.errors import OcrError
 from ocr.page import PageResult, process_page
-from ocr.searchable_pdf import CopiedPagePart, PagePart, build_searchable_pdf
+from ocr.searchable_pdf import build_searchable_pdf, image_source_pdf
 from storage.errors import StorageError
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository, DossierRepository
 
 log = logging.getLogger(__name__)
 
+TSV = "text/tab-separated-values; charset=utf-8"
 PAGE_SEPARATOR = "\f"
 """Pages in the stored text object are separated by a form feed, as pdftotext does."""
 
@@ -95,11 +96,12 @@ def _analyse(services: Services, document: Document) -> Analysis:
             process_page(source, engine=services.engine, options=services.page_options, spool=spool)
             for source in decoded.pages()
         ]
-        parts: list[PagePart] = [
-            page.part if page.part is not None else CopiedPagePart(page.number - 1) for page in pages
-        ]
-        source_pdf = data if decoded.media_type is MediaType.PDF else None
-        pdf = build_searchable_pdf(parts, source_pdf=source_pdf)
+        if decoded.media_type is MediaType.PDF:
+            source_pdf = data
+        else:
+            frames = (page.image for page in decoded.pages())
+            source_pdf = image_source_pdf(data, dpi=file_dpi(data), frames=frames)
+        pdf = build_searchable_pdf(source_pdf, [page.layer for page in pages])
     dossier = decide_dossier(
         find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
     )
@@ -136,8 +138,9 @@ def _record(services: Services, claimed: Document, analysis: Analysis) -> Docume
     """Store derived objects, then write pages and verdict in one unit of work; finally file the original."""
     dossier_code = claimed.dossier_code or analysis.dossier.code
     prefix = f"dossiers/{dossier_code}/{claimed.id}" if dossier_code else f"inbox/{claimed.id}"
-    pdf_key, text_key = f"{prefix}/searchable.pdf", f"{prefix}/text.txt"
+    pdf_key, text_key, words_key = f"{prefix}/searchable.pdf", f"{prefix}/text.txt", f"{prefix}/words.tsv"
     services.store.put_bytes(pdf_key, analysis.pdf, content_type="application/pdf")
+    services.store.put_bytes(words_key, words_tsv(analysis.pages).encode("utf-8"), content_type=TSV)
     text = PAGE_SEPARATOR.join(p.text for p in analysis.pages)
     services.store.put_bytes(text_key, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
 
@@ -173,12 +176,24 @@ def _record(services: Services, claimed: Document, analysis: Analysis) -> Docume
             else []
         )
         document.original_key = target_original
-        document.pdf_key, document.text_key = pdf_key, text_key
+        document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key
         document.status = status
         document.finished_at = utcnow()
     if target_original != claimed.original_key:
         services.store.delete(claimed.original_key)  # only after the row points at the filed copy
     return status
+
+
+def words_tsv(pages: list[PageResult]) -> str:
+    """Every OCR word with its page, box (pixels of the upright OCR image at `dpi`) and confidence."""
+    lines = ["page\tdpi\tleft\ttop\twidth\theight\tconfidence\ttext"]
+    for page in pages:
+        for word in page.words:
+            lines.append(
+                f"{page.number}\t{page.ocr_dpi or page.dpi:.0f}\t{word.left}\t{word.top}\t{word.width}\t{word.height}"
+                f"\t{word.confidence:.3f}\t{word.text}"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def _page_row(page: PageResult) -> Page:

@@ -42,7 +42,12 @@ def document_record(document: Document) -> dict[str, Any]:
             }
             for page in document.pages
         ],
-        "objects": {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key},
+        "objects": {
+            "original": document.original_key,
+            "pdf": document.pdf_key,
+            "text": document.text_key,
+            "words": document.words_key,
+        },
         "created_at": document.created_at.isoformat() if document.created_at else None,
         "finished_at": document.finished_at.isoformat() if document.finished_at else None,
     }

@@ -13,8 +13,10 @@ class Barcode:
     """One decoded symbol."""
 
     format: str
-    """Symbology name as zxing reports it, e.g. "QRCode", "Code128"."""
+    """Symbology name as zxing reports it, e.g. "QR Code", "Code 128"."""
     text: str
+    box: tuple[int, int, int, int]
+    """Where it is on the page image: x, y, width, height in pixels."""
 
 
 def read_barcodes(gray: np.ndarray) -> tuple[Barcode, ...]:
@@ -29,5 +31,11 @@ def read_barcodes(gray: np.ndarray) -> tuple[Barcode, ...]:
         item = (str(result.format).rsplit(".", 1)[-1], result.text)
         if result.valid and result.text and item not in seen:
             seen.add(item)
-            found.append(Barcode(format=item[0], text=item[1]))
+            found.append(Barcode(format=item[0], text=item[1], box=_box(result.position)))
     return tuple(found)
+
+
+def _box(position: zxingcpp.Position) -> tuple[int, int, int, int]:
+    corners = (position.top_left, position.top_right, position.bottom_left, position.bottom_right)
+    xs, ys = [p.x for p in corners], [p.y for p in corners]
+    return min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1

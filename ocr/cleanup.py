@@ -72,6 +72,53 @@ def detect_blank(gray: np.ndarray, *, max_ink_ratio: float = 0.002) -> BlankVerd
     return BlankVerdict(blank=ink < max_ink_ratio, ink_ratio=ink)
 
 
+def text_mask(gray: np.ndarray) -> np.ndarray:
+    """Ink mask keeping only components of text size: QR codes, rules, borders and photos are dropped.
+
+    Orientation and skew are read from text lines; big blobs would only add noise to those measures.
+    """
+    mask = ink_mask(gray)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return mask
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    widths = stats[1:, cv2.CC_STAT_WIDTH]
+    typical = float(np.median(heights[heights > 3])) if np.any(heights > 3) else 0.0
+    if typical == 0.0:
+        return np.zeros_like(mask)
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = (heights > 2) & (heights < 4 * typical) & (widths < 8 * typical)
+    return keep[labels].astype(np.uint8)
+
+
+def _ink_points(mask: np.ndarray, limit: int = 40_000) -> tuple[np.ndarray, np.ndarray]:
+    """Centred coordinates of (a deterministic sample of) the mask's ink pixels."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) > limit:
+        step = len(xs) // limit + 1
+        xs, ys = xs[::step], ys[::step]
+    return xs.astype(np.float64) - mask.shape[1] / 2, ys.astype(np.float64) - mask.shape[0] / 2
+
+
+def _line_sharpness(x: np.ndarray, y: np.ndarray, angle: float) -> float:
+    """Sum of squares of the projection profile along `angle`: peaks when lines are level."""
+    theta = np.deg2rad(angle)
+    projected = y * np.cos(theta) - x * np.sin(theta)
+    histogram = np.bincount((projected - projected.min()).astype(np.int64))
+    return float(np.dot(histogram, histogram))
+
+
+def _best_angle(x: np.ndarray, y: np.ndarray, max_angle: float) -> tuple[float, float]:
+    """(angle, sharpness) of the sharpest profile: a 0.5° sweep, then 0.05° around the best."""
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
+    scores = [_line_sharpness(x, y, a) for a in coarse]
+    best = float(coarse[int(np.argmax(scores))])
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
+    fine_scores = [_line_sharpness(x, y, a) for a in fine]
+    index = int(np.argmax(fine_scores))
+    return float(fine[index]), fine_scores[index]
+
+
 @dataclass(frozen=True)
 class SkewEstimate:
     """Angle in degrees (counter-clockwise positive) by which text lines deviate from horizontal."""
@@ -82,55 +129,197 @@ class SkewEstimate:
 
 
 def estimate_skew(gray: np.ndarray, *, max_angle: float = 15.0) -> SkewEstimate:
-    """Find the text-line angle by maximising the sharpness of the horizontal projection profile.
+    """Find the text-line angle by maximising the sharpness of the horizontal projection profile."""
+    small, _ = downscale_to(gray, 1600)
+    x, y = _ink_points(text_mask(small))
+    if len(x) < 200:
+        return SkewEstimate(angle=0.0, score_gain=1.0)
+    angle, score = _best_angle(x, y, max_angle)
+    baseline = _line_sharpness(x, y, 0.0)
+    return SkewEstimate(angle=-angle, score_gain=score / baseline if baseline else 1.0)
 
-    Works on a sample of ink pixels of a downscaled copy: a coarse sweep over ±max_angle, then a fine one.
+
+def updown_score(mask: np.ndarray) -> tuple[float, int]:
+    """How upright level text lines look, in [-1, 1], and how many lines were measured.
+
+    In Latin script, Vietnamese included, ascenders, capitals and tone marks put more ink above a line's
+    x-height band than descenders and the dot-below put under it; upside down, the sign flips.
+    """
+    profile = mask.sum(axis=1).astype(np.float64)
+    if not profile.any():
+        return 0.0, 0
+    in_line = profile > 0.02 * profile.max()
+    above = below = 0.0
+    lines = 0
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], in_line.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        band = profile[start:stop]
+        if len(band) < 4:
+            continue
+        core = np.flatnonzero(band >= 0.5 * band.max())
+        above += float(band[: core[0]].sum())
+        below += float(band[core[-1] + 1 :].sum())
+        lines += 1
+    total = above + below
+    return ((above - below) / total if total else 0.0), lines
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a page lies: the quarter turn and deskew that make its text upright and level."""
+
+    quarter_turn: int
+    """Clockwise quarter turn to apply first: 0, 90, 180 or 270."""
+    skew: float
+    """Text angle after the quarter turn, degrees counter-clockwise; rotate by -skew to level it."""
+    updown: float
+    """Upright score of the turned page in [-1, 1] (see `updown_score`)."""
+    lines: int
+    """Text lines the score was measured on."""
+
+    @property
+    def certain(self) -> bool:
+        """Whether the up/down decision rests on enough text to trust without a second signal."""
+        return self.lines >= 3 and abs(self.updown) >= 0.12
+
+
+def detect_geometry(gray: np.ndarray, *, max_skew: float = 15.0) -> Geometry:
+    """Find the quarter turn and skew of a page from its text lines alone (no OCR, ~0.1 s a page).
+
+    Lines run along the axis whose projection profile is sharpest; the ascender/descender balance of the
+    levelled lines then tells upright from upside down.
     """
     small, _ = downscale_to(gray, 1600)
-    mask = ink_mask(small)
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 200:
-        return SkewEstimate(angle=0.0, score_gain=1.0)
-    rng = np.random.default_rng(0)
-    if len(xs) > 60_000:
-        keep = rng.choice(len(xs), 60_000, replace=False)
-        xs, ys = xs[keep], ys[keep]
-    x = xs.astype(np.float64) - small.shape[1] / 2
-    y = ys.astype(np.float64) - small.shape[0] / 2
-
-    def sharpness(angle: float) -> float:
-        theta = np.deg2rad(angle)
-        projected = y * np.cos(theta) - x * np.sin(theta)
-        histogram = np.bincount((projected - projected.min()).astype(np.int64))
-        return float(np.dot(histogram, histogram))
-
-    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
-    scores = [sharpness(a) for a in coarse]
-    best = float(coarse[int(np.argmax(scores))])
-    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
-    fine_scores = [sharpness(a) for a in fine]
-    angle = float(fine[int(np.argmax(fine_scores))])
-    baseline = sharpness(0.0)
-    return SkewEstimate(angle=-angle, score_gain=max(fine_scores) / baseline if baseline else 1.0)
+    mask = text_mask(small)
+    x, y = _ink_points(mask)
+    if len(x) < 200:
+        return Geometry(quarter_turn=0, skew=0.0, updown=0.0, lines=0)
+    angle, sharp_rows = _best_angle(x, y, max_skew)
+    turned_angle, sharp_columns = _best_angle(-y, x, max_skew)  # the same points turned 90° clockwise
+    turn = 90 if sharp_columns > 1.15 * sharp_rows else 0
+    skew = -(turned_angle if turn else angle)
+    level = rotate_by(rotate_quarter(mask, turn), -skew, fill=0)
+    score, lines = updown_score(level)
+    if score < 0:
+        turn, score = (turn + 180) % 360, -score
+    return Geometry(quarter_turn=turn, skew=skew, updown=score, lines=lines)
 
 
-def rotate_by(image: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate counter-clockwise by `angle` degrees about the centre, growing the canvas, filling white."""
-    if abs(angle) < 1e-3:
-        return image
-    height, width = image.shape[:2]
+def rotation_matrix(width: int, height: int, angle: float) -> tuple[np.ndarray, int, int]:
+    """Affine 2×3 matrix rotating a width×height image counter-clockwise by `angle` about its centre onto a
+    canvas grown to hold all of it, and that canvas's size. Shared by `rotate_by` and the PDF composer."""
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
     new_width = int(height * sin + width * cos + 0.5)
     new_height = int(height * cos + width * sin + 0.5)
     matrix[0, 2] += new_width / 2 - width / 2
     matrix[1, 2] += new_height / 2 - height / 2
-    fill = 255 if image.ndim == 2 else (255, 255, 255)
+    return matrix, new_width, new_height
+
+
+def rotate_by(image: np.ndarray, angle: float, *, fill: int = 255) -> np.ndarray:
+    """Rotate counter-clockwise by `angle` degrees about the centre onto a grown canvas of `fill`."""
+    if abs(angle) < 1e-3:
+        return image
+    height, width = image.shape[:2]
+    matrix, new_width, new_height = rotation_matrix(width, height, angle)
+    border = fill if image.ndim == 2 else (fill, fill, fill)
     return cv2.warpAffine(
         image,
         matrix,
         (new_width, new_height),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=fill,
+        borderValue=border,
     )
+
+
+def remove_dark_border(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Whiten dark scanner-lid borders: dark regions touching the page edge that run along it.
+
+    Returns the cleaned image and the share of pixels whitened. Text never touches the edge of a scan, so
+    only edge-touching components at least a fifth of a side long are taken.
+    """
+    small, _ = downscale_to(gray, 1200)
+    background = float(np.median(small))
+    dark = (small < min(background - 60.0, 110.0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    height, width = small.shape
+    border = np.zeros(count, dtype=bool)
+    for index in range(1, count):
+        x, y, w, h = (int(v) for v in stats[index, :4])
+        touches = x == 0 or y == 0 or x + w >= width or y + h >= height
+        border[index] = touches and (w >= width // 5 or h >= height // 5)
+    if not border.any():
+        return gray, 0.0
+    mask = border[labels].astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    full = cv2.resize(mask, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
+    cleaned = gray.copy()
+    cleaned[full > 0] = 255
+    return cleaned, float(full.mean())
+
+
+def normalize_background(gray: np.ndarray) -> np.ndarray:
+    """Flatten paper tone and uneven lighting (yellowed paper, shadows) and stretch contrast to full range.
+
+    The background is estimated on a reduced copy with a closing larger than any stroke, then divided out.
+    """
+    small, _ = downscale_to(gray, 800)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    background = cv2.GaussianBlur(background, (0, 0), 3)
+    background = cv2.resize(background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    flattened = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    low = float(np.percentile(flattened[::4, ::4], 0.5))
+    if low >= 250:
+        return flattened
+    stretched = (flattened.astype(np.float32) - low) * (255.0 / (255.0 - low))
+    return np.clip(stretched, 0, 255).astype(np.uint8)
+
+
+def remove_specks(gray: np.ndarray, *, dpi: float) -> tuple[np.ndarray, int]:
+    """Whiten isolated dust specks that OCR would read as punctuation; keep tone marks and i-dots.
+
+    A speck is a tiny dark component with no larger ink nearby (tone marks always sit next to a letter).
+    """
+    dark = (gray < 128).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    if count <= 1:
+        return gray, 0
+    areas = stats[:, cv2.CC_STAT_AREA]
+    speck_area = max(2, round(8 * (dpi / 300.0) ** 2))
+    small = areas <= speck_area
+    small[0] = False
+    if not small.any():
+        return gray, 0
+    large = (~small)[labels] & (dark > 0)
+    reach = max(3, round(dpi / 300.0 * 25))
+    near_ink = cv2.dilate(large.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach)))
+    speck_mask = small[labels] & (near_ink == 0)
+    cleaned = gray.copy()
+    cleaned[speck_mask] = 255
+    removed = int(np.count_nonzero(np.unique(labels[speck_mask])))
+    return cleaned, removed
+
+
+def resample_to_dpi(
+    gray: np.ndarray, dpi: float, *, target: float = 300.0, tolerance: float = 0.15
+) -> tuple[np.ndarray, float]:
+    """Resample to the resolution tesseract reads best when the scan is far from it; returns the new dpi."""
+    if abs(dpi - target) <= tolerance * target:
+        return gray, dpi
+    factor = target / dpi
+    interpolation = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    return cv2.resize(gray, size, interpolation=interpolation), target
+
+
+def blank_out(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], *, margin: int = 4) -> np.ndarray:
+    """Paint boxes (x, y, w, h) white, e.g. QR codes that OCR would read as garbage."""
+    if not boxes:
+        return gray
+    cleaned = gray.copy()
+    for x, y, w, h in boxes:
+        cleaned[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 255
+    return cleaned

@@ -58,7 +58,7 @@ class SourcePage:
     number: int
     """1-based position in the file."""
     image: np.ndarray
-    """RGB (H×W×3) or grayscale (H×W) uint8 pixels."""
+    """RGB (H×W×3) or grayscale (H×W) uint8 pixels; PDF pages are rendered in grayscale."""
     dpi: float
     """Resolution of `image` in pixels per inch."""
     text_layer: str | None = None
@@ -162,8 +162,8 @@ def _render_pdf_page(
         raise InputError(f"Page {index + 1} has no size.", code=errors.UNREADABLE)
     render_dpi = _capped_dpi(width_pt / 72.0, height_pt / 72.0, dpi, max_pixels)
     try:
-        bitmap = page.render(scale=render_dpi / 72.0, grayscale=False, fill_color=(255, 255, 255, 255))
-        pil = bitmap.to_pil().convert("RGB")
+        bitmap = page.render(scale=render_dpi / 72.0, grayscale=True, fill_color=(255, 255, 255, 255))
+        pil = bitmap.to_pil().convert("L")
     except pdfium.PdfiumError as exc:
         raise InputError(f"Page {index + 1} cannot be rendered: {exc}", code=errors.UNREADABLE) from exc
     return SourcePage(
@@ -243,6 +243,12 @@ def _frame_to_array(image: Image.Image, *, max_pixels: int) -> tuple[np.ndarray,
         downscaled = True
     frame.load()
     return np.asarray(frame), dpi, downscaled
+
+
+def file_dpi(data: bytes) -> float:
+    """Resolution an image file records (first frame), with the same fallback the decoder uses."""
+    with Image.open(io.BytesIO(data)) as image:
+        return _image_dpi(image)
 
 
 def _image_dpi(image: Image.Image) -> float:

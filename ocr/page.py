@@ -1,7 +1,12 @@
 """The page composer: the one place that knows the order of the cleanup and OCR stages.
 
-decode → (born-digital text layer? use it) → grayscale → blank check → orientation → deskew → OCR → barcodes.
-The colour original gets the same rotation and deskew, and is what the stored PDF shows.
+    born-digital text layer? → use it, done
+    grayscale → blank? → flag, keep the page, no OCR
+    geometry (quarter turn + skew, from text lines) → level the page → barcodes
+    OCR copy: dark border, background, specks, barcode areas, resolution → OCR
+    orientation unsure and OCR confidence low? → OCR the page upside down too, keep the better
+
+The stored PDF shows the original pixels under the same turn and deskew (see `searchable_pdf`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ import numpy as np
 from ocr import cleanup
 from ocr.barcodes import Barcode, read_barcodes
 from ocr.decode import SourcePage
-from ocr.searchable_pdf import ScannedPagePart, write_page_image
-from ocr.tesseract import TesseractEngine
+from ocr.searchable_pdf import PageLayer, Placement
+from ocr.tesseract import Recognition, TesseractEngine, Word
 
 TextSource = Literal["ocr", "pdf"]
 
@@ -25,11 +30,15 @@ TextSource = Literal["ocr", "pdf"]
 class PageOptions:
     """How to treat each page; built from settings by the pipeline."""
 
-    min_osd_confidence: float = 2.0
-    """Below this OSD confidence the page is left as it is (tesseract's own guidance is ~2)."""
+    ocr_dpi: float = 300.0
+    """Resolution the OCR copy is resampled to when the scan is far from it."""
     min_skew_degrees: float = 0.3
     """Smaller angles are left alone: rotating costs sharpness for no OCR gain."""
     max_skew_degrees: float = 15.0
+    recheck_below_confidence: float = 0.75
+    """When the up/down decision was unsure and OCR confidence is below this, OCR upside down too."""
+    clean: bool = True
+    """Border, background and speck cleanup of the OCR copy."""
 
 
 @dataclass(frozen=True)
@@ -47,79 +56,95 @@ class PageResult:
     rotation: int
     """Clockwise quarter turn applied to make the page upright: 0, 90, 180 or 270."""
     skew: float
-    """Degrees of deskew applied (the page's measured text angle)."""
+    """Degrees of deskew applied (the page's measured text angle, counter-clockwise positive)."""
     dpi: float
     barcodes: tuple[Barcode, ...]
-    part: ScannedPagePart | None
-    """Spooled image + text layer for the searchable PDF; None for born-digital pages (copied as is)."""
+    words: tuple[Word, ...]
+    """Recognised words with boxes in the OCR image (upright, level, at `ocr_dpi`)."""
+    ocr_dpi: float | None
+    layer: PageLayer
+    """How the stored PDF shows this page."""
 
 
 def process_page(
     source: SourcePage, *, engine: TesseractEngine, options: PageOptions, spool: Path
 ) -> PageResult:
-    """Clean up and read one page; page images for the stored PDF are written under `spool`."""
+    """Clean up and read one page; its text-layer PDF is written under `spool`."""
+    index = source.number - 1
     gray = cleanup.to_gray(source.image)
     if source.text_layer is not None:
-        return PageResult(
-            number=source.number,
-            text=source.text_layer,
-            text_source="pdf",
-            ocr_confidence=None,
-            blank=False,
-            rotation=0,
-            skew=0.0,
-            dpi=source.dpi,
-            barcodes=read_barcodes(gray),
-            part=None,
-        )
+        return _unread_page(source, text=source.text_layer, text_source="pdf", barcodes=read_barcodes(gray))
+    if cleanup.detect_blank(gray).blank:
+        return _unread_page(source, text="", text_source="ocr", barcodes=(), blank=True)
 
-    verdict = cleanup.detect_blank(gray)
-    if verdict.blank:
-        image_path = write_page_image(source.image, spool / f"page-{source.number:05d}.jpg")
-        return PageResult(
-            number=source.number,
-            text="",
-            text_source="ocr",
-            ocr_confidence=None,
-            blank=True,
-            rotation=0,
-            skew=0.0,
-            dpi=source.dpi,
-            barcodes=(),
-            part=ScannedPagePart(image_path=image_path, dpi=source.dpi, text_pdf_path=None),
-        )
+    geometry = cleanup.detect_geometry(gray, max_skew=options.max_skew_degrees)
+    skew = geometry.skew if abs(geometry.skew) >= options.min_skew_degrees else 0.0
+    level = cleanup.rotate_by(cleanup.rotate_quarter(gray, geometry.quarter_turn), -skew)
+    barcodes = read_barcodes(level)
+    ocr_image, ocr_dpi = _ocr_copy(level, source.dpi, barcodes, options)
+    recognition = engine.recognize(ocr_image, dpi=ocr_dpi)
+    turn = geometry.quarter_turn
+    if not geometry.certain and _confidence(recognition) < options.recheck_below_confidence:
+        flipped = engine.recognize(cleanup.rotate_quarter(ocr_image, 180), dpi=ocr_dpi)
+        if _confidence(flipped) > _confidence(recognition) + 0.05:
+            recognition, turn, skew = flipped, (turn + 180) % 360, skew
 
-    rotation = _orientation(gray, source.dpi, engine=engine, options=options)
-    gray = cleanup.rotate_quarter(gray, rotation)
-    colour = cleanup.rotate_quarter(source.image, rotation)
-
-    skew = cleanup.estimate_skew(gray, max_angle=options.max_skew_degrees)
-    angle = skew.angle if abs(skew.angle) >= options.min_skew_degrees else 0.0
-    if angle:
-        gray = cleanup.rotate_by(gray, -angle)
-        colour = cleanup.rotate_by(colour, -angle)
-
-    recognition = engine.recognize(gray, dpi=source.dpi)
-    image_path = write_page_image(colour, spool / f"page-{source.number:05d}.jpg")
     text_pdf_path = spool / f"page-{source.number:05d}.text.pdf"
     text_pdf_path.write_bytes(recognition.text_pdf)
+    height, width = gray.shape
+    placement = Placement(width=width, height=height, dpi=source.dpi, quarter_turn=turn, skew=skew)
     return PageResult(
         number=source.number,
         text=recognition.text,
         text_source="ocr",
         ocr_confidence=recognition.mean_confidence,
         blank=False,
-        rotation=rotation,
-        skew=round(angle, 2),
+        rotation=turn,
+        skew=round(skew, 2),
         dpi=source.dpi,
-        barcodes=read_barcodes(gray),
-        part=ScannedPagePart(image_path=image_path, dpi=source.dpi, text_pdf_path=text_pdf_path),
+        barcodes=barcodes,
+        words=recognition.words,
+        ocr_dpi=ocr_dpi,
+        layer=PageLayer(source_index=index, placement=placement, text_pdf_path=text_pdf_path),
     )
 
 
-def _orientation(gray: np.ndarray, dpi: float, *, engine: TesseractEngine, options: PageOptions) -> int:
-    """Quarter turn that makes the page upright, from tesseract OSD; 0 when OSD is unsure."""
-    guess = engine.detect_orientation(gray, dpi=dpi)
-    if guess is None or guess.confidence < options.min_osd_confidence:
-        return 0
-    return guess.rotate
+def _ocr_copy(
+    level: np.ndarray, dpi: float, barcodes: tuple[Barcode, ...], options: PageOptions
+) -> tuple[np.ndarray, float]:
+    """The image tesseract reads: cleaned for OCR only, never stored."""
+    image = cleanup.blank_out(level, [b.box for b in barcodes])
+    if options.clean:
+        image, _ = cleanup.remove_dark_border(image)
+        image = cleanup.normalize_background(image)
+        image, _ = cleanup.remove_specks(image, dpi=dpi)
+    return cleanup.resample_to_dpi(image, dpi, target=options.ocr_dpi)
+
+
+def _confidence(recognition: Recognition) -> float:
+    return recognition.mean_confidence or 0.0
+
+
+def _unread_page(
+    source: SourcePage,
+    *,
+    text: str,
+    text_source: TextSource,
+    barcodes: tuple[Barcode, ...],
+    blank: bool = False,
+) -> PageResult:
+    """A page that is kept as it is: born-digital (its own text) or blank (no OCR)."""
+    return PageResult(
+        number=source.number,
+        text=text,
+        text_source=text_source,
+        ocr_confidence=None,
+        blank=blank,
+        rotation=0,
+        skew=0.0,
+        dpi=source.dpi,
+        barcodes=barcodes,
+        words=(),
+        ocr_dpi=None,
+        layer=PageLayer(source_index=source.number - 1),
+    )

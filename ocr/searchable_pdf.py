@@ -1,14 +1,15 @@
-"""Assemble the stored searchable PDF: each page image with tesseract's invisible text layer on top.
+"""Assemble the stored searchable PDF without re-encoding what was scanned.
 
-Scanned pages become a JPEG of the (rotated, deskewed) colour original at its own resolution; born-digital
-pages are copied from the source PDF untouched. Page parts are spooled to files so a long document never
-holds all its page images in memory at once.
+Every page of the source (the input PDF itself, or the input image wrapped losslessly by img2pdf) is placed
+as a form XObject on a new page, turned and deskewed by a transformation matrix (so the stored page shows
+the original pixels, upright and level, at their own resolution), with tesseract's invisible text layer on
+top. Born-digital and blank pages are copied untouched.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,57 +17,131 @@ import cv2
 import img2pdf
 import numpy as np
 import pikepdf
+from PIL import Image
 
 from ocr import errors
+from ocr.cleanup import rotation_matrix
 from ocr.errors import OcrError
 
-JPEG_QUALITY = 80
-"""Quality of the stored page images: visually lossless for scans at 200–300 dpi."""
+FALLBACK_JPEG_QUALITY = 85
+"""Quality used when an image format cannot be wrapped losslessly (e.g. JPEG-compressed TIFF frames)."""
+SIZE_ALLOWANCE = 1.10
+"""A lossless wrapping larger than this times the input is replaced by JPEG pages."""
 
 
 @dataclass(frozen=True)
-class ScannedPagePart:
-    """A page made from an image file plus an optional text-only PDF page of the same physical size."""
+class Placement:
+    """How the OCR image was derived from the source page's rendering: undo it on the stored page."""
 
-    image_path: Path
+    width: int
+    """Width in pixels of the source page as rendered (upright as the source shows it)."""
+    height: int
     dpi: float
-    text_pdf_path: Path | None
+    quarter_turn: int
+    """Clockwise quarter turn applied first."""
+    skew: float
+    """Counter-clockwise text angle straightened next (the image was rotated by -skew)."""
+
+    @property
+    def identity(self) -> bool:
+        """True when the stored page needs no turning."""
+        return self.quarter_turn % 360 == 0 and abs(self.skew) < 1e-3
 
 
 @dataclass(frozen=True)
-class CopiedPagePart:
-    """A page copied as is from the source PDF (born-digital, its own text layer kept)."""
+class PageLayer:
+    """One page of the output: which source page, how to place it, and its text layer if any."""
 
     source_index: int
+    placement: Placement | None = None
+    """None: copy the source page as it is (born-digital or blank pages)."""
+    text_pdf_path: Path | None = None
 
 
-PagePart = ScannedPagePart | CopiedPagePart
+def image_source_pdf(data: bytes, *, dpi: float, frames: Iterable[np.ndarray] | None = None) -> bytes:
+    """Wrap an image file as a PDF, one page per frame, keeping its bytes (JPEG passthrough, CCITT, Flate).
+
+    Formats img2pdf cannot wrap, or would inflate (JPEG-compressed TIFF), fall back to JPEG pages made from
+    the decoded `frames`.
+    """
+    layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
+    if not _lossy_tiff(data):
+        try:
+            wrapped = img2pdf.convert(data, layout_fun=layout)
+        except Exception:  # img2pdf raises many unrelated types for what it cannot wrap: fall back
+            wrapped = None
+        if wrapped is not None and len(wrapped) <= SIZE_ALLOWANCE * len(data) + 32_768:
+            return bytes(wrapped)
+    if frames is None:
+        raise OcrError("the image cannot be wrapped into a PDF", code=errors.UNREADABLE)
+    return bytes(img2pdf.convert([_jpeg(frame) for frame in frames], layout_fun=layout))
 
 
-def write_page_image(image: np.ndarray, path: Path, *, quality: int = JPEG_QUALITY) -> Path:
-    """Encode an RGB or gray page as JPEG at `path` (gray stays one channel, a third of the size)."""
-    pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(
-        ".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
-    )
-    if not ok:
-        raise OcrError("could not encode the page image as JPEG", code=errors.UNREADABLE)
-    path.write_bytes(encoded.tobytes())
-    return path
-
-
-def build_searchable_pdf(parts: Sequence[PagePart], *, source_pdf: bytes | None = None) -> bytes:
-    """Join the page parts, in order, into one PDF (version ≥ 1.5) and return its bytes."""
-    output = pikepdf.new()
-    source = pikepdf.open(io.BytesIO(source_pdf)) if source_pdf is not None else None
+def _lossy_tiff(data: bytes) -> bool:
+    if not data.startswith((b"II*\x00", b"MM\x00*")):
+        return False
     try:
-        for part in parts:
-            if isinstance(part, CopiedPagePart):
-                if source is None:
-                    raise ValueError("a copied page needs the source PDF")
-                output.pages.append(source.pages[part.source_index])
-            else:
-                _append_scanned_page(output, part)
+        with Image.open(io.BytesIO(data)) as image:
+            return str(image.info.get("compression", "")) in {"jpeg", "tiff_jpeg", "webp", "jpeg2000"}
+    except OSError:
+        return False
+
+
+def _jpeg(frame: np.ndarray) -> bytes:
+    pixels = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, FALLBACK_JPEG_QUALITY])
+    if not ok:
+        raise OcrError("could not encode a page as JPEG", code=errors.UNREADABLE)
+    return encoded.tobytes()
+
+
+def placement_matrix(placement: Placement) -> tuple[float, float, float, float, float, float]:
+    """PDF `cm` operands mapping the source page (upright as rendered, in points) onto the turned page.
+
+    Composes: points → source pixels → quarter turn → deskew rotation → output pixels → points.
+    """
+    scale = 72.0 / placement.dpi
+    width, height = placement.width, placement.height
+    to_pixels = np.array([[1 / scale, 0, 0], [0, -1 / scale, height], [0, 0, 1]])
+    turn = placement.quarter_turn % 360
+    quarter = {
+        0: np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
+        90: np.array([[0, -1, height], [1, 0, 0], [0, 0, 1]]),
+        180: np.array([[-1, 0, width], [0, -1, height], [0, 0, 1]]),
+        270: np.array([[0, 1, 0], [-1, 0, width], [0, 0, 1]]),
+    }[turn]
+    turned_width, turned_height = (height, width) if turn in (90, 270) else (width, height)
+    matrix, _, out_height = rotation_matrix(turned_width, turned_height, -placement.skew)
+    deskew = np.vstack([matrix, [0, 0, 1]])
+    to_points = np.array([[scale, 0, 0], [0, -scale, out_height * scale], [0, 0, 1]])
+    total = to_points @ deskew @ quarter @ to_pixels
+    return (total[0, 0], total[1, 0], total[0, 1], total[1, 1], total[0, 2], total[1, 2])
+
+
+def output_size(placement: Placement) -> tuple[float, float]:
+    """Size in points of the turned, deskewed page (equal to the OCR image's size at its dpi)."""
+    turned = (
+        (placement.height, placement.width)
+        if placement.quarter_turn % 180
+        else (placement.width, placement.height)
+    )
+    _, out_width, out_height = rotation_matrix(turned[0], turned[1], -placement.skew)
+    scale = 72.0 / placement.dpi
+    return out_width * scale, out_height * scale
+
+
+def build_searchable_pdf(source_pdf: bytes, layers: Sequence[PageLayer]) -> bytes:
+    """Compose the output PDF (version ≥ 1.5) from the source PDF and one layer description per page."""
+    output = pikepdf.new()
+    with pikepdf.open(io.BytesIO(source_pdf)) as source:
+        for layer in layers:
+            source_page = source.pages[layer.source_index]
+            if layer.placement is None or (layer.placement.identity and layer.text_pdf_path is None):
+                output.pages.append(source_page)
+                continue
+            page = _placed_page(output, source_page, layer.placement)
+            if layer.text_pdf_path is not None:
+                _overlay_text(output, page, layer.text_pdf_path)
         buffer = io.BytesIO()
         output.save(
             buffer,
@@ -74,23 +149,37 @@ def build_searchable_pdf(parts: Sequence[PagePart], *, source_pdf: bytes | None 
             compress_streams=True,
             object_stream_mode=pikepdf.ObjectStreamMode.generate,
         )
-        return buffer.getvalue()
-    finally:
-        output.close()
-        if source is not None:
-            source.close()
+    output.close()
+    return buffer.getvalue()
 
 
-def _append_scanned_page(output: pikepdf.Pdf, part: ScannedPagePart) -> None:
-    layout = img2pdf.get_fixed_dpi_layout_fun((part.dpi, part.dpi))
-    image_pdf_bytes = img2pdf.convert(str(part.image_path), layout_fun=layout)
-    if image_pdf_bytes is None:
-        raise OcrError("img2pdf produced no page", code=errors.UNREADABLE)
-    with pikepdf.open(io.BytesIO(image_pdf_bytes)) as image_pdf:
-        output.pages.append(image_pdf.pages[0])
-    if part.text_pdf_path is None:
-        return
-    page = output.pages[-1]
-    with pikepdf.open(part.text_pdf_path) as text_pdf:
-        text_page = output.copy_foreign(text_pdf.pages[0].obj)
-        page.add_overlay(pikepdf.Page(text_page), pikepdf.Rectangle(*page.mediabox))
+def _placed_page(output: pikepdf.Pdf, source_page: pikepdf.Page, placement: Placement) -> pikepdf.Page:
+    """A new page showing the source page as a form XObject, turned and deskewed by `placement`."""
+    width_pt, height_pt = output_size(placement)
+    form = output.copy_foreign(source_page.as_form_xobject(handle_transformations=True))
+    page = pikepdf.Page(
+        output.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Page,
+                MediaBox=[0, 0, width_pt, height_pt],
+                Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Source=form)),
+            )
+        )
+    )
+    upright = pikepdf.Rectangle(
+        0, 0, placement.width * 72.0 / placement.dpi, placement.height * 72.0 / placement.dpi
+    )
+    placed = page.calc_form_xobject_placement(
+        form, pikepdf.Name.Source, upright, allow_shrink=True, allow_expand=True
+    )
+    a, b, c, d, e, f = placement_matrix(placement)
+    content = f"q {a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.4f} {f:.4f} cm\n".encode() + placed + b"\nQ\n"
+    page.obj.Contents = output.make_stream(content)
+    output.pages.append(page)
+    return output.pages[-1]
+
+
+def _overlay_text(output: pikepdf.Pdf, page: pikepdf.Page, text_pdf_path: Path) -> None:
+    with pikepdf.open(text_pdf_path) as text_pdf:
+        text_page = pikepdf.Page(output.copy_foreign(text_pdf.pages[0].obj))
+        page.add_overlay(text_page, pikepdf.Rectangle(*page.mediabox))

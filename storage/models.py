@@ -72,6 +72,8 @@ class Document(Base):
     original_key: Mapped[str] = mapped_column(Text)
     pdf_key: Mapped[str | None] = mapped_column(Text)
     text_key: Mapped[str | None] = mapped_column(Text)
+    words_key: Mapped[str | None] = mapped_column(Text)
+    """TSV of every OCR word with its box and confidence."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
