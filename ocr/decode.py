@@ -11,9 +11,10 @@ import io
 import math
 import re
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property, partial
 
 import numpy as np
 import pikepdf
@@ -51,20 +52,30 @@ class MediaType(StrEnum):
         }[self]
 
 
+PREVIEW_SIDE = 1000
+"""Longest side of a page preview: enough to tell a blank page, a fraction of the decoding cost."""
+
+
 @dataclass(frozen=True)
 class SourcePage:
-    """One page as decoded from the input file, before any cleanup."""
+    """One page of the input file; pixels are decoded only when asked for."""
 
     number: int
     """1-based position in the file."""
-    image: np.ndarray
-    """RGB (H×W×3) or grayscale (H×W) uint8 pixels; PDF pages are rendered in grayscale."""
     dpi: float
     """Resolution of `image` in pixels per inch."""
+    load: Callable[[], np.ndarray] = field(repr=False, compare=False)
+    preview: Callable[[], np.ndarray] = field(repr=False, compare=False)
+    """A small grayscale copy (about PREVIEW_SIDE px), decoded at reduced scale where the format allows."""
     text_layer: str | None = None
     """Text of a born-digital PDF page when its layer is usable; None means OCR is needed."""
     downscaled: bool = False
     """True when the page was rendered below the requested dpi to respect the pixel cap."""
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """RGB (H×W×3) or grayscale (H×W) uint8 pixels; PDF pages are rendered in grayscale."""
+        return self.load()
 
 
 def sniff(data: bytes) -> MediaType:
@@ -138,41 +149,42 @@ def _pdf_page_count(data: bytes) -> int:
 
 
 def _pdf_pages(data: bytes, *, dpi: float, max_pixels: int) -> Iterator[SourcePage]:
+    """Pages of a PDF; the document stays open as long as a page's loaders may still be called."""
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         code = errors.ENCRYPTED if "password" in str(exc).lower() else errors.UNREADABLE
         raise InputError(f"The PDF cannot be opened: {exc}", code=code) from exc
-    try:
-        for index in range(len(pdf)):
-            page = pdf[index]
-            try:
-                yield _render_pdf_page(data, page, index, dpi=dpi, max_pixels=max_pixels)
-            finally:
-                page.close()
-    finally:
-        pdf.close()
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            width_pt, height_pt = page.get_size()
+        finally:
+            page.close()
+        if width_pt <= 0 or height_pt <= 0:
+            raise InputError(f"Page {index + 1} has no size.", code=errors.UNREADABLE)
+        render_dpi = _capped_dpi(width_pt / 72.0, height_pt / 72.0, dpi, max_pixels)
+        preview_dpi = min(render_dpi, PREVIEW_SIDE * 72.0 / max(width_pt, height_pt))
+        yield SourcePage(
+            number=index + 1,
+            dpi=render_dpi,
+            load=partial(_render_pdf_page, pdf, index, render_dpi),
+            preview=partial(_render_pdf_page, pdf, index, preview_dpi),
+            text_layer=extract_text_layer(data, index),
+            downscaled=render_dpi < dpi - 0.5,
+        )
 
 
-def _render_pdf_page(
-    data: bytes, page: pdfium.PdfPage, index: int, *, dpi: float, max_pixels: int
-) -> SourcePage:
-    width_pt, height_pt = page.get_size()
-    if width_pt <= 0 or height_pt <= 0:
-        raise InputError(f"Page {index + 1} has no size.", code=errors.UNREADABLE)
-    render_dpi = _capped_dpi(width_pt / 72.0, height_pt / 72.0, dpi, max_pixels)
+def _render_pdf_page(pdf: pdfium.PdfDocument, index: int, dpi: float) -> np.ndarray:
+    """Render one page in grayscale on white at `dpi`."""
+    page = pdf[index]
     try:
-        bitmap = page.render(scale=render_dpi / 72.0, grayscale=True, fill_color=(255, 255, 255, 255))
-        pil = bitmap.to_pil().convert("L")
+        bitmap = page.render(scale=dpi / 72.0, grayscale=True, fill_color=(255, 255, 255, 255))
+        return np.asarray(bitmap.to_pil().convert("L"))
     except pdfium.PdfiumError as exc:
         raise InputError(f"Page {index + 1} cannot be rendered: {exc}", code=errors.UNREADABLE) from exc
-    return SourcePage(
-        number=index + 1,
-        image=np.asarray(pil),
-        dpi=render_dpi,
-        text_layer=extract_text_layer(data, index),
-        downscaled=render_dpi < dpi - 0.5,
-    )
+    finally:
+        page.close()
 
 
 def _capped_dpi(width_in: float, height_in: float, dpi: float, max_pixels: int) -> float:
@@ -206,23 +218,45 @@ def _image_pages(data: bytes, *, max_pixels: int) -> Iterator[SourcePage]:
     for index in range(int(getattr(image, "n_frames", 1))):
         try:
             image.seek(index)
-            frame = _frame_to_array(image, max_pixels=max_pixels)
-        except InputError:
-            raise
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (OSError, EOFError) as exc:
             raise InputError(
-                f"Page {index + 1} of the image is damaged or truncated: {exc}", code=errors.UNREADABLE
+                f"Page {index + 1} of the image is damaged: {exc}", code=errors.UNREADABLE
             ) from exc
-        pixels, dpi, downscaled = frame
-        yield SourcePage(number=index + 1, image=pixels, dpi=dpi, downscaled=downscaled)
+        width, height = image.size
+        if width * height > 4 * max_pixels:
+            raise InputError(
+                f"The page is {width}×{height} pixels, far over the limit.", code=errors.TOO_LARGE
+            )
+        scale = min(1.0, math.sqrt(max_pixels / (width * height)))
+        yield SourcePage(
+            number=index + 1,
+            dpi=_image_dpi(image) * scale,
+            load=partial(_decode_frame, data, index, max_pixels),
+            preview=partial(_decode_frame, data, index, PREVIEW_SIDE**2, preview=True),
+            downscaled=scale < 1.0,
+        )
 
 
-def _frame_to_array(image: Image.Image, *, max_pixels: int) -> tuple[np.ndarray, float, bool]:
+def _decode_frame(data: bytes, index: int, max_pixels: int, *, preview: bool = False) -> np.ndarray:
+    """Decode one frame (a reduced grayscale one for previews); damage becomes `input.unreadable`."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.seek(index)
+        if preview:
+            factor = PREVIEW_SIDE / max(image.size)
+            image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
+        return _frame_to_array(image, max_pixels=max_pixels, gray=preview)
+    except InputError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(
+            f"Page {index + 1} of the image is damaged or truncated: {exc}", code=errors.UNREADABLE
+        ) from exc
+
+
+def _frame_to_array(image: Image.Image, *, max_pixels: int, gray: bool = False) -> np.ndarray:
     """Decode the current frame to RGB or gray, flattening alpha onto white and honouring EXIF rotation."""
-    dpi = _image_dpi(image)
     width, height = image.size
-    if width * height > 4 * max_pixels:
-        raise InputError(f"The page is {width}×{height} pixels, far over the limit.", code=errors.TOO_LARGE)
     frame = ImageOps.exif_transpose(image) or image
     if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
         rgba = frame.convert("RGBA")
@@ -233,16 +267,14 @@ def _frame_to_array(image: Image.Image, *, max_pixels: int) -> tuple[np.ndarray,
         frame = ImageOps.grayscale(frame) if frame.mode != "1" else frame.convert("L")
     else:
         frame = frame.convert("RGB")
-    downscaled = False
+    if gray and frame.mode != "L":
+        frame = frame.convert("L")
     if width * height > max_pixels:
         scale = math.sqrt(max_pixels / (width * height))
-        frame = frame.resize(
-            (max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.LANCZOS
-        )
-        dpi *= scale
-        downscaled = True
+        size = (max(1, int(width * scale)), max(1, int(height * scale)))
+        frame = frame.resize(size, Image.Resampling.BILINEAR if gray else Image.Resampling.LANCZOS)
     frame.load()
-    return np.asarray(frame), dpi, downscaled
+    return np.asarray(frame)
 
 
 def file_dpi(data: bytes) -> float:

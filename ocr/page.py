@@ -71,11 +71,12 @@ def process_page(
 ) -> PageResult:
     """Clean up and read one page; its text-layer PDF is written under `spool`."""
     index = source.number - 1
-    gray = cleanup.to_gray(source.image)
     if source.text_layer is not None:
-        return _unread_page(source, text=source.text_layer, text_source="pdf", barcodes=read_barcodes(gray))
-    if cleanup.detect_blank(gray).blank:
+        barcodes = read_barcodes(cleanup.to_gray(source.image))
+        return _unread_page(source, text=source.text_layer, text_source="pdf", barcodes=barcodes)
+    if cleanup.detect_blank(cleanup.to_gray(source.preview())).blank:
         return _unread_page(source, text="", text_source="ocr", barcodes=(), blank=True)
+    gray = cleanup.to_gray(source.image)
 
     geometry = cleanup.detect_geometry(gray, max_skew=options.max_skew_degrees)
     skew = geometry.skew if abs(geometry.skew) >= options.min_skew_degrees else 0.0

@@ -31,10 +31,26 @@ def extract_text_layer(data: bytes, index: int) -> str | None:
     return text if is_usable_text(text) else None
 
 
+MAX_FOREIGN_LETTERS = 0.3
+"""Vietnamese records are in Latin script; a layer mostly of other scripts is a broken font mapping."""
+
+
+def _latin(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+
+
 def is_usable_text(text: str) -> bool:
-    """True when the text has enough letters and few signs of broken font mappings."""
-    letters = sum(1 for ch in text if ch.isalpha())
-    if letters < MIN_USABLE_CHARS:
+    """True when the text has enough letters and few signs of broken font mappings.
+
+    Broken layers show up as `(cid:NN)` runs, replacement characters, or letters of unrelated scripts
+    (unmapped fonts decode to CJK ideographs, for instance).
+    """
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) < MIN_USABLE_CHARS:
+        return False
+    foreign = sum(1 for ch in letters if not _latin(ch))
+    if foreign / len(letters) > MAX_FOREIGN_LETTERS:
         return False
     broken = text.count("(cid:") * 5 + text.count("\ufffd")
     visible = sum(1 for ch in text if not ch.isspace())

@@ -48,3 +48,72 @@ def test_quarter_turns_compose_back_to_the_original(form_page: np.ndarray) -> No
     for turn in (90, 180, 270):
         back = cleanup.rotate_quarter(cleanup.rotate_quarter(gray, turn), 360 - turn)
         assert np.array_equal(back, gray)
+
+
+def _degraded(spec: Degradation, seed: int = 0, procedure: str = "thuong-tru", dpi: int = 200) -> np.ndarray:
+    page = make_page(procedure, seed=seed, dpi=dpi)
+    return cleanup.to_gray(np.asarray(degrade(page.image, spec, np.random.default_rng(seed))))
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+@pytest.mark.parametrize("skew", [-6.0, 0.0, 3.5])
+def test_geometry_finds_the_quarter_turn_and_skew(turn: int, skew: float) -> None:
+    gray = _degraded(Degradation(rotate=turn, skew=skew, noise=4, blur=0.6, jpeg_quality=60), seed=turn)
+    geometry = cleanup.detect_geometry(gray)
+    assert geometry.quarter_turn == (360 - turn) % 360
+    assert geometry.skew == pytest.approx(skew, abs=0.2)
+    assert geometry.certain
+
+
+def test_geometry_of_an_empty_page_is_unsure_and_untouched() -> None:
+    geometry = cleanup.detect_geometry(np.full((800, 600), 250, np.uint8))
+    assert (geometry.quarter_turn, geometry.skew, geometry.certain) == (0, 0.0, False)
+
+
+def test_updown_score_flips_sign_with_the_page(form_page: np.ndarray) -> None:
+    mask = cleanup.text_mask(cleanup.to_gray(form_page))
+    upright, lines = cleanup.updown_score(mask)
+    flipped, _ = cleanup.updown_score(cleanup.rotate_quarter(mask, 180))
+    assert upright > 0.2 and flipped == pytest.approx(-upright) and lines > 10
+
+
+def test_dark_border_is_whitened_and_text_kept() -> None:
+    gray = _degraded(Degradation(border_mm=8))
+    cleaned, share = cleanup.remove_dark_border(gray)
+    assert 0.02 < share < 0.3
+    assert cleaned[:5, :].min() > 200 and cleaned[:, :5].min() > 200
+    assert int((cleaned < 100).sum()) > 0.5 * int((_degraded(Degradation()) < 100).sum())
+
+
+def test_background_is_flattened_to_white() -> None:
+    yellowed = np.asarray(
+        degrade(
+            make_page("ket-hon", seed=1, dpi=200).image, Degradation(yellow=0.9), np.random.default_rng(0)
+        )
+    )
+    gray = cleanup.to_gray(yellowed)
+    flat = cleanup.normalize_background(gray)
+    assert np.median(gray) < 240 and np.median(flat) >= 250
+    assert np.percentile(flat, 0.5) < 60, "ink stays dark"
+
+
+def test_specks_go_and_tone_marks_stay(form_page: np.ndarray) -> None:
+    gray = cleanup.to_gray(form_page)
+    untouched, removed_clean = cleanup.remove_specks(gray, dpi=200)
+    assert removed_clean <= 3, "dots and tone marks sit next to letters"
+    assert np.array_equal(untouched == 255, gray == 255) or removed_clean > 0
+    dusty = gray.copy()
+    rng = np.random.default_rng(5)
+    ys, xs = rng.integers(0, gray.shape[0], 300), rng.integers(0, gray.shape[1], 300)
+    free = gray[ys, xs] > 200
+    dusty[ys[free], xs[free]] = 0
+    _, removed = cleanup.remove_specks(dusty, dpi=200)
+    assert removed >= 0.8 * free.sum()
+
+
+def test_resampling_only_outside_the_comfortable_range() -> None:
+    page = np.zeros((100, 80), np.uint8)
+    assert cleanup.resample_to_dpi(page, 200)[1] == 200
+    image, dpi = cleanup.resample_to_dpi(page, 100)
+    assert dpi == 300 and image.shape == (300, 240)
+    assert cleanup.resample_to_dpi(page, 600)[0].shape == (50, 40)

@@ -27,7 +27,7 @@ def _jpeg() -> bytes:
 def _codes(data: bytes) -> str:
     with pytest.raises(InputError) as caught:
         document = open_document(data)
-        list(document.pages())
+        [page.image for page in document.pages()]
     return caught.value.code
 
 
