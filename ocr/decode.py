@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, partial
 
+import cv2
 import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
@@ -72,10 +73,21 @@ class SourcePage:
     downscaled: bool = False
     """True when the page was rendered below the requested dpi to respect the pixel cap."""
 
+    load_gray: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    """Decodes straight to grayscale where the format allows (JPEG), else None."""
+
     @cached_property
     def image(self) -> np.ndarray:
         """RGB (H×W×3) or grayscale (H×W) uint8 pixels; PDF pages are rendered in grayscale."""
         return self.load()
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        """Grayscale pixels, the cheapest way: what cleanup and OCR work on."""
+        if self.load_gray is not None:
+            return self.load_gray()
+        image = self.image
+        return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def sniff(data: bytes) -> MediaType:
@@ -233,19 +245,25 @@ def _image_pages(data: bytes, *, max_pixels: int) -> Iterator[SourcePage]:
             dpi=_image_dpi(image) * scale,
             load=partial(_decode_frame, data, index, max_pixels),
             preview=partial(_decode_frame, data, index, PREVIEW_SIDE**2, preview=True),
+            load_gray=partial(_decode_frame, data, index, max_pixels, gray=True),
             downscaled=scale < 1.0,
         )
 
 
-def _decode_frame(data: bytes, index: int, max_pixels: int, *, preview: bool = False) -> np.ndarray:
-    """Decode one frame (a reduced grayscale one for previews); damage becomes `input.unreadable`."""
+def _decode_frame(
+    data: bytes, index: int, max_pixels: int, *, preview: bool = False, gray: bool = False
+) -> np.ndarray:
+    """Decode one frame (in grayscale, reduced for previews); damage becomes `input.unreadable`.
+
+    JPEG decodes straight to grayscale, and previews at 1/2-1/8 scale, inside libjpeg (`draft`).
+    """
     try:
         image = Image.open(io.BytesIO(data))
         image.seek(index)
-        if preview:
-            factor = PREVIEW_SIDE / max(image.size)
+        if preview or gray:
+            factor = PREVIEW_SIDE / max(image.size) if preview else 1.0
             image.draft("L", (math.ceil(image.width * factor), math.ceil(image.height * factor)))
-        return _frame_to_array(image, max_pixels=max_pixels, gray=preview)
+        return _frame_to_array(image, max_pixels=max_pixels, gray=preview or gray)
     except InputError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -257,7 +275,8 @@ def _decode_frame(data: bytes, index: int, max_pixels: int, *, preview: bool = F
 def _frame_to_array(image: Image.Image, *, max_pixels: int, gray: bool = False) -> np.ndarray:
     """Decode the current frame to RGB or gray, flattening alpha onto white and honouring EXIF rotation."""
     width, height = image.size
-    frame = ImageOps.exif_transpose(image) or image
+    turned = image.getexif().get(0x0112, 1) not in (0, 1)  # EXIF orientation: transposing copies the image
+    frame = (ImageOps.exif_transpose(image) or image) if turned else image
     if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
         rgba = frame.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))

@@ -72,11 +72,11 @@ def process_page(
     """Clean up and read one page; its text-layer PDF is written under `spool`."""
     index = source.number - 1
     if source.text_layer is not None:
-        barcodes = read_barcodes(cleanup.to_gray(source.image))
+        barcodes = read_barcodes(source.gray)
         return _unread_page(source, text=source.text_layer, text_source="pdf", barcodes=barcodes)
     if cleanup.detect_blank(cleanup.to_gray(source.preview())).blank:
         return _unread_page(source, text="", text_source="ocr", barcodes=(), blank=True)
-    gray = cleanup.to_gray(source.image)
+    gray = source.gray
 
     geometry = cleanup.detect_geometry(gray, max_skew=options.max_skew_degrees)
     skew = geometry.skew if abs(geometry.skew) >= options.min_skew_degrees else 0.0
