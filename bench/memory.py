@@ -85,7 +85,8 @@ def main() -> None:
     )
     print(
         f"RSS after 50 pages {first_50:.1f} MB, after {samples[-1][0]} pages {samples[-1][1]:.1f} MB "
-        f"(growth {samples[-1][1] - first_50:+.1f} MB); {args.pages / (time.monotonic() - start) * 60:.1f} pages/min"
+        f"(growth {samples[-1][1] - first_50:+.1f} MB); "
+        f"{args.pages / (time.monotonic() - start) * 60:.1f} pages/min"
     )
 
 

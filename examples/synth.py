@@ -432,6 +432,22 @@ def _layout(items: Sequence[Item | str], measure: Measure, top: float) -> list[_
     return out
 
 
+def _stacked(items: Sequence[Item | str]) -> list[Item | str]:
+    """Each run of left/right items laid out full-width, one after the other (left block first), so the
+    drawn lines read top to bottom in the order a single-column OCR reading order gives them."""
+    out: list[Item | str] = []
+    run: list[Item] = []
+    for item in [*items, None]:
+        if isinstance(item, Item) and item.column != "full":
+            run.append(item)
+            continue
+        out += [replace(i, column="full") for side in ("left", "right") for i in run if i.column == side]
+        run = []
+        if item is not None:
+            out.append(item)
+    return out
+
+
 def _font_path(family: str, variant: Variant) -> Path:
     folder, package, files = _FONTS[family]
     path = Path(folder) / files[_VARIANTS.index(variant)]
@@ -458,8 +474,12 @@ def _draw_signature(draw: ImageDraw.ImageDraw, p: _Placed, scale: float, rng: np
 
 
 def _render_image(items: Sequence[Item | str], *, dpi: int, family: str, rng: np.random.Generator,
-                  qr_payload: str | None = None) -> tuple[Image.Image, tuple[str, ...]]:
+                  qr_payload: str | None = None,
+                  stacked: bool = False) -> tuple[Image.Image, tuple[str, ...]]:
     """Draw a template on an A4 sheet at `dpi`; returns the RGB page and the lines drawn."""
+    if family not in _FONTS:
+        raise ValueError(f"unknown font family {family!r}; known: {', '.join(_FONTS)}")
+    items = _stacked(items) if stacked else items
     scale = dpi / 72
     image = Image.new("RGB", (round(A4_PT[0] * scale), round(A4_PT[1] * scale)), PAPER)
     draw, top = ImageDraw.Draw(image), MARGINS_PT[1]
@@ -535,21 +555,29 @@ def qr_payload(dossier_code: str, procedure_code: str, applicant_id: str, docume
     return QR_PAYLOAD_FORMAT.format(**fields)
 
 
-def make_page(procedure_id: str, *, seed: int, dpi: int = 300, dossier_code: str | None = None) -> SynthPage:
-    """The procedure's main application form, filled in; the same seed and code give the same people."""
+def make_page(procedure_id: str, *, seed: int, dpi: int = 300, dossier_code: str | None = None,
+              stacked: bool = False, family: str | None = None) -> SynthPage:
+    """The procedure's main application form, filled in; the same seed and code give the same people.
+
+    `stacked` sets side-by-side blocks (signatures) one under the other, full width, so `lines` follow the
+    top-to-bottom reading order; `family` is "serif" (the default), "sans" or "dejavu"."""
     f = _facts(procedure_id, seed, dossier_code)
-    image, lines = _render_image(_form_items(f, _rng(seed, procedure_id, "form")), dpi=dpi, family="serif",
-                                 rng=_rng(seed, procedure_id, "form-ink"))
+    image, lines = _render_image(_form_items(f, _rng(seed, procedure_id, "form")), dpi=dpi,
+                                 family=family or "serif", rng=_rng(seed, procedure_id, "form-ink"),
+                                 stacked=stacked)
     return SynthPage(image, lines, "form", dpi, procedure_id, f.dossier_code, f.applicant.id_number)
 
 
-def make_receipt(procedure_id: str, *, seed: int, dpi: int = 300,
-                 dossier_code: str | None = None) -> SynthPage:
-    """The receipt the service center prints for the dossier, with its QR code top-left."""
+def make_receipt(procedure_id: str, *, seed: int, dpi: int = 300, dossier_code: str | None = None,
+                 stacked: bool = False, family: str | None = None) -> SynthPage:
+    """The receipt the service center prints for the dossier, with its QR code top-left.
+
+    `stacked` and `family` as for `make_page` (the receipt's default family is "sans")."""
     f = _facts(procedure_id, seed, dossier_code)
     qr = qr_payload(f.dossier_code, f.procedure.code, f.applicant.id_number, RECEIPT_TITLE)
     image, lines = _render_image(_receipt_items(f, _rng(seed, procedure_id, "receipt")), dpi=dpi,
-                                 family="sans", rng=_rng(seed, procedure_id, "receipt-ink"), qr_payload=qr)
+                                 family=family or "sans", rng=_rng(seed, procedure_id, "receipt-ink"),
+                                 qr_payload=qr, stacked=stacked)
     return SynthPage(image, lines, "receipt", dpi, procedure_id, f.dossier_code, f.applicant.id_number, qr)
 
 
