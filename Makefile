@@ -37,6 +37,17 @@ clean-demo:
 test: system $(STAMP) ## the whole suite
 	$(BIN)/pytest -q
 
+bench: system $(STAMP) ## OCR accuracy and speed against plain tesseract and OCRmyPDF (slow; BENCH_ARGS=--quick)
+	@missing=""; \
+	for p in unpaper ghostscript; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/ocr.py $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check ingest ocr classifiers storage api tests

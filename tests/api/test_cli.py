@@ -81,7 +81,7 @@ def test_export_follows_the_contract(imported) -> None:
     for record in records.values():
         assert set(record) >= EXPORT_KEYS
         assert record["status"] in {"done", "needs_review", "failed"}
-        assert set(record["objects"]) == {"original", "pdf", "text"}
+        assert set(record["objects"]) == {"original", "pdf", "text", "words"}
         for page in record["pages"]:
             assert set(page) >= PAGE_KEYS and page["text_source"] in {"ocr", "pdf"}
         if record["status"] == "failed":
