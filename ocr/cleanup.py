@@ -342,3 +342,27 @@ def blank_out(gray: np.ndarray, boxes: list[tuple[int, int, int, int]], *, margi
     for x, y, w, h in boxes:
         cleaned[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 255
     return cleaned
+
+
+def has_columns(gray: np.ndarray) -> bool:
+    """Whether the (level) page sets its text in two or more columns side by side.
+
+    A column gutter is a vertical band with (almost) no text between two text regions, each at least a
+    sixth of the text width: forms, letters and receipts have none; newspapers and two-column reports do.
+    """
+    small, _ = downscale_to(gray, 1200)
+    mask = text_mask(small)
+    profile = mask.sum(axis=0).astype(np.float64)
+    inked = np.flatnonzero(profile > 0)
+    if len(inked) < 50:
+        return False
+    left, right = int(inked[0]), int(inked[-1])
+    body = profile[left : right + 1]
+    quiet = body <= 0.08 * float(np.percentile(body[body > 0], 90))
+    width = right - left + 1
+    min_gutter, min_side = max(4, width // 60), width // 6
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start >= min_gutter and start >= min_side and width - stop >= min_side:
+            return True
+    return False

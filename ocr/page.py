@@ -3,7 +3,8 @@
     born-digital text layer? → use it, done
     grayscale → blank? → flag, keep the page, no OCR
     geometry (quarter turn + skew, from text lines) → level the page → barcodes
-    OCR copy: dark border, background, specks, barcode areas, resolution → OCR
+    OCR copy: dark border, background, specks, barcode areas, resolution
+    layout: columns? → tesseract's automatic segmentation, else single-column mode → OCR
     orientation unsure and OCR confidence low? → OCR the page upside down too, keep the better
 
 The stored PDF shows the original pixels under the same turn and deskew (see `searchable_pdf`).
@@ -83,10 +84,11 @@ def process_page(
     level = cleanup.rotate_by(cleanup.rotate_quarter(gray, geometry.quarter_turn), -skew)
     barcodes = read_barcodes(level)
     ocr_image, ocr_dpi = _ocr_copy(level, source.dpi, barcodes, options)
-    recognition = engine.recognize(ocr_image, dpi=ocr_dpi)
+    psm = 3 if cleanup.has_columns(level) else 4
+    recognition = engine.recognize(ocr_image, dpi=ocr_dpi, psm=psm)
     turn = geometry.quarter_turn
     if not geometry.certain and _confidence(recognition) < options.recheck_below_confidence:
-        flipped = engine.recognize(cleanup.rotate_quarter(ocr_image, 180), dpi=ocr_dpi)
+        flipped = engine.recognize(cleanup.rotate_quarter(ocr_image, 180), dpi=ocr_dpi, psm=psm)
         if _confidence(flipped) > _confidence(recognition) + 0.05:
             recognition, turn, skew = flipped, (turn + 180) % 360, skew
 

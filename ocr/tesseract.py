@@ -95,13 +95,17 @@ class TesseractEngine:
         self.languages = languages
         self.timeout_seconds = timeout_seconds
 
-    def recognize(self, image: np.ndarray, *, dpi: float) -> Recognition:
-        """OCR a grayscale or RGB page once, returning text, word boxes and a text-only PDF layer."""
+    def recognize(self, image: np.ndarray, *, dpi: float, psm: int = 3) -> Recognition:
+        """OCR a grayscale or RGB page once, returning text, word boxes and a text-only PDF layer.
+
+        `psm` is tesseract's page segmentation mode: 3 finds columns and blocks, 4 reads one column of
+        lines of varying size (forms: it keeps list numbers and ignores stray marks in the margins).
+        """
         with tempfile.TemporaryDirectory(prefix="sohoa-tess-") as tmp:
             source = Path(tmp) / "page.pgm"
             _write_image(source, image)
             base = Path(tmp) / "out"
-            config = f"--dpi {round(dpi)} --psm 3 -c tessedit_create_tsv=1 -c textonly_pdf=1"
+            config = f"--dpi {round(dpi)} --psm {psm} -c tessedit_create_tsv=1 -c textonly_pdf=1"
             self._run(source, base, extension="pdf", lang=self.languages, config=config)
             tsv = (base.with_suffix(".tsv")).read_text(encoding="utf-8", errors="replace")
             text_pdf = base.with_suffix(".pdf").read_bytes()

@@ -98,7 +98,7 @@ def test_skewed_scan_is_straightened(services: Services, tmp_path: Path) -> None
 class RefusingEngine(TesseractEngine):
     """A seam: proves that a born-digital page is never sent to OCR."""
 
-    def recognize(self, image: np.ndarray, *, dpi: float) -> Recognition:
+    def recognize(self, image: np.ndarray, *, dpi: float, psm: int = 3) -> Recognition:
         raise AssertionError("OCR ran on a born-digital page")
 
     def detect_orientation(self, image: np.ndarray, *, dpi: float) -> Orientation | None:

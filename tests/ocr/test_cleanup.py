@@ -115,3 +115,11 @@ def test_resampling_only_outside_the_comfortable_range() -> None:
     image, dpi = cleanup.resample_to_dpi(page, 100)
     assert dpi == 300 and image.shape == (300, 240)
     assert cleanup.resample_to_dpi(page, 600)[0].shape == (50, 40)
+
+
+def test_columns_are_told_from_single_column_forms(form_page: np.ndarray) -> None:
+    gray = cleanup.to_gray(form_page)
+    assert not cleanup.has_columns(gray)
+    half = gray[:, : gray.shape[1] // 2]
+    two_columns = np.hstack([half, np.full((gray.shape[0], 120), 255, np.uint8), half])
+    assert cleanup.has_columns(two_columns)

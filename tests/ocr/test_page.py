@@ -23,9 +23,9 @@ class CountingEngine(TesseractEngine):
         super().__init__(languages="vie")
         self.calls = 0
 
-    def recognize(self, image: np.ndarray, *, dpi: float) -> Recognition:
+    def recognize(self, image: np.ndarray, *, dpi: float, psm: int = 3) -> Recognition:
         self.calls += 1
-        return super().recognize(image, dpi=dpi)
+        return super().recognize(image, dpi=dpi, psm=psm)
 
 
 def _png(image: Image.Image, dpi: int = 300) -> bytes:
