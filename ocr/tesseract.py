@@ -1,4 +1,4 @@
-"""The one wrapper around tesseract (through pytesseract): recognition, orientation, version probe.
+"""The one wrapper around tesseract (through pytesseract): recognition and a version probe.
 
 Every call has a timeout and keyword-only options; process failures become `EngineError` with a code.
 The engine runs tesseract single-threaded (OMP_THREAD_LIMIT=1): parallelism comes from one process per core.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,14 +49,6 @@ class Recognition:
     """Mean word confidence in [0, 1]; None when no word was found."""
     text_pdf: bytes
     """A one-page PDF holding only the invisible text layer, sized to the image at its dpi."""
-
-
-@dataclass(frozen=True)
-class Orientation:
-    """Tesseract OSD's answer: rotate the page clockwise by `rotate` degrees to make it upright."""
-
-    rotate: int
-    confidence: float
 
 
 @dataclass(frozen=True)
@@ -109,31 +100,10 @@ class TesseractEngine:
             self._run(source, base, extension="pdf", lang=self.languages, config=config)
             tsv = (base.with_suffix(".tsv")).read_text(encoding="utf-8", errors="replace")
             text_pdf = base.with_suffix(".pdf").read_bytes()
-        words = _parse_tsv(tsv)
+        words = tuple(word for word in _parse_tsv(tsv) if not is_noise(word))
         confidences = [w.confidence for w in words]
         mean = sum(confidences) / len(confidences) if confidences else None
         return Recognition(text=_words_to_text(words), words=words, mean_confidence=mean, text_pdf=text_pdf)
-
-    def detect_orientation(self, image: np.ndarray, *, dpi: float) -> Orientation | None:
-        """Ask tesseract OSD how to turn the page upright; None when it cannot tell (too little text)."""
-        with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
-            source = Path(tmp) / "page.pgm"
-            _write_image(source, image)
-            base = Path(tmp) / "out"
-            try:
-                self._run(source, base, extension="osd", lang="osd", config=f"--dpi {round(dpi)} --psm 0")
-            except EngineError as exc:
-                if exc.code == errors.OCR_TIMEOUT:
-                    raise
-                return None  # "Too few characters" and similar: no opinion
-            osd = base.with_suffix(".osd").read_text(encoding="utf-8", errors="replace")
-        rotate = re.search(r"Rotate:\s*(\d+)", osd)
-        confidence = re.search(r"Orientation confidence:\s*([\d.]+)", osd)
-        if not rotate:
-            return None
-        return Orientation(
-            rotate=int(rotate.group(1)) % 360, confidence=float(confidence.group(1)) if confidence else 0.0
-        )
 
     def _run(self, source: Path, base: Path, *, extension: str, lang: str, config: str) -> None:
         try:
@@ -158,6 +128,18 @@ def _write_image(path: Path, image: np.ndarray) -> None:
     pixels = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if not cv2.imwrite(str(path), pixels):
         raise EngineError("could not write the page image for tesseract")
+
+
+NOISE_CONFIDENCE = 0.6
+"""Below this, a "word" made mostly of symbols is a signature stroke, stamp edge or speck, not text."""
+
+
+def is_noise(word: Word) -> bool:
+    """True for low-confidence words with little alphanumeric content (what OCR makes of scribbles)."""
+    if word.confidence >= NOISE_CONFIDENCE:
+        return False
+    alphanumeric = sum(1 for ch in word.text if ch.isalnum())
+    return alphanumeric <= 0.5 * len(word.text)
 
 
 def _parse_tsv(tsv: str) -> tuple[Word, ...]:

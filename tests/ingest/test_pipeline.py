@@ -15,7 +15,7 @@ from ingest.intake import intake
 from ingest.pipeline import process_document
 from ingest.records import document_record
 from ingest.services import Services
-from ocr.tesseract import Orientation, Recognition, TesseractEngine
+from ocr.tesseract import Recognition, TesseractEngine
 from storage.models import DocumentStatus
 from storage.repositories import DocumentRepository
 
@@ -100,9 +100,6 @@ class RefusingEngine(TesseractEngine):
 
     def recognize(self, image: np.ndarray, *, dpi: float, psm: int = 3) -> Recognition:
         raise AssertionError("OCR ran on a born-digital page")
-
-    def detect_orientation(self, image: np.ndarray, *, dpi: float) -> Orientation | None:
-        raise AssertionError("OSD ran on a born-digital page")
 
 
 def test_born_digital_pdf_uses_its_text_layer_without_ocr(services: Services, tmp_path: Path) -> None:

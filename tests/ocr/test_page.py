@@ -69,3 +69,14 @@ def test_capitals_only_line_reads_right_either_way_up(tmp_path: Path) -> None:
         result = _page(_png(image.rotate(turned)), CountingEngine(), tmp_path)
         assert result.rotation == turned, turned
         assert "TIEP NHAN" in result.text
+
+
+def test_scribbles_are_not_words() -> None:
+    from ocr.tesseract import Word, is_noise
+
+    def word(text: str, confidence: float) -> Word:
+        return Word(text=text, confidence=confidence, left=0, top=0, width=1, height=1, line_key=(1, 1, 1))
+
+    assert is_noise(word("—=--.", 0.3)) and is_noise(word("~Ï", 0.2))
+    assert not is_noise(word("Hạnh", 0.3)), "a badly read word is still text"
+    assert not is_noise(word("-", 0.9)), "a confident dash is punctuation"
