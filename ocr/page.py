@@ -1,11 +1,11 @@
 """The page composer: the one place that knows the order of the cleanup and OCR stages.
 
     born-digital text layer? → use it, done
-    grayscale → blank? → flag, keep the page, no OCR
+    grayscale (light-on-dark inverted) → blank? → flag, keep the page, no OCR
     geometry (quarter turn + skew, from text lines) → level the page → barcodes
     OCR copy: dark border, background, specks, barcode areas, resolution
     layout: columns? → tesseract's automatic segmentation, else single-column mode → OCR
-    orientation unsure and OCR confidence low? → OCR the page upside down too, keep the better
+    turned or unsure, and OCR confidence low? → OCR the page the other way up too, keep the better
 
 The stored PDF shows the original pixels under the same turn and deskew (see `searchable_pdf`).
 """
@@ -37,7 +37,8 @@ class PageOptions:
     """Smaller angles are left alone: rotating costs sharpness for no OCR gain."""
     max_skew_degrees: float = 15.0
     recheck_below_confidence: float = 0.75
-    """When the up/down decision was unsure and OCR confidence is below this, OCR upside down too."""
+    """When the page was turned or the up/down call was unsure, and OCR confidence is below this, the page
+    is read the other way up too and the better reading kept."""
     clean: bool = True
     """Border, background and speck cleanup of the OCR copy."""
 
@@ -75,9 +76,10 @@ def process_page(
     if source.text_layer is not None:
         barcodes = read_barcodes(source.gray)
         return _unread_page(source, text=source.text_layer, text_source="pdf", barcodes=barcodes)
-    if cleanup.detect_blank(cleanup.to_gray(source.preview())).blank:
+    preview, _ = cleanup.normalize_polarity(cleanup.to_gray(source.preview()))
+    if cleanup.detect_blank(preview).blank:
         return _unread_page(source, text="", text_source="ocr", barcodes=(), blank=True)
-    gray = source.gray
+    gray, _ = cleanup.normalize_polarity(source.gray)
 
     geometry = cleanup.detect_geometry(gray, max_skew=options.max_skew_degrees)
     skew = geometry.skew if abs(geometry.skew) >= options.min_skew_degrees else 0.0
@@ -87,7 +89,8 @@ def process_page(
     psm = 3 if cleanup.has_columns(level) else 4
     recognition = engine.recognize(ocr_image, dpi=ocr_dpi, psm=psm)
     turn = geometry.quarter_turn
-    if not geometry.certain and _confidence(recognition) < options.recheck_below_confidence:
+    doubtful = not geometry.certain or geometry.quarter_turn != 0
+    if doubtful and _confidence(recognition) < options.recheck_below_confidence:
         flipped = engine.recognize(cleanup.rotate_quarter(ocr_image, 180), dpi=ocr_dpi, psm=psm)
         if _confidence(flipped) > _confidence(recognition) + 0.05:
             recognition, turn, skew = flipped, (turn + 180) % 360, skew

@@ -123,3 +123,24 @@ def test_columns_are_told_from_single_column_forms(form_page: np.ndarray) -> Non
     half = gray[:, : gray.shape[1] // 2]
     two_columns = np.hstack([half, np.full((gray.shape[0], 120), 255, np.uint8), half])
     assert cleanup.has_columns(two_columns)
+
+
+def test_real_upright_pages_are_left_upright_and_not_blank() -> None:
+    """Tables, number columns, slides and receipts: none is turned or called blank (all are upright)."""
+    from PIL import Image
+
+    from tests.conftest import shared_testdata
+
+    folder = shared_testdata("scribeocr-benchmark", "img")
+    for path in sorted(folder.iterdir()):
+        gray, _ = cleanup.normalize_polarity(np.asarray(Image.open(path).convert("L")))
+        assert cleanup.detect_geometry(gray).quarter_turn == 0, path.name
+        assert not cleanup.detect_blank(gray).blank, path.name
+
+
+def test_light_text_on_dark_is_inverted() -> None:
+    dark = np.full((400, 600), 30, np.uint8)
+    dark[100:110, 50:500] = 240
+    flipped, inverted = cleanup.normalize_polarity(dark)
+    assert inverted and flipped[0, 0] == 225 and flipped[105, 100] == 15
+    assert cleanup.normalize_polarity(np.full((10, 10), 250, np.uint8))[1] is False
