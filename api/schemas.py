@@ -35,6 +35,16 @@ class ObjectsOut(BaseModel):
     words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
 
 
+class FieldOut(BaseModel):
+    """A key field found in the text."""
+
+    kind: Literal["citizen_id", "old_id", "tax_code", "person_name", "date"]
+    value: str
+    page: int
+    confidence: float
+    label: str | None
+
+
 class DocumentOut(BaseModel):
     """The export record of one document."""
 
@@ -51,6 +61,7 @@ class DocumentOut(BaseModel):
     procedure: str | None
     procedure_confidence: float | None
     procedure_candidates: list[dict[str, object]]
+    fields: list[FieldOut]
     page_count: int | None
     mean_ocr_confidence: float | None
     pages: list[PageOut]

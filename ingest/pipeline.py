@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
+from classifiers.keyfields import Field, extract_fields
 from classifiers.procedure import Classification
 from ingest import errors
 from ingest.services import Services
@@ -41,6 +42,7 @@ class Analysis:
     pdf: bytes
     dossier: DossierDecision
     classification: Classification
+    fields: tuple[Field, ...] = ()
     review_reasons: list[str] = field(default_factory=list)
 
 
@@ -109,6 +111,7 @@ def _analyse(services: Services, document: Document) -> Analysis:
     payloads = [b.text for p in pages for b in p.barcodes]
     classification = services.classifier.classify(texts, payloads)
     return Analysis(
+        fields=extract_fields([p.text for p in pages]),
         media_type=decoded.media_type,
         pages=pages,
         pdf=pdf,
@@ -164,6 +167,10 @@ def _record(services: Services, claimed: Document, analysis: Analysis) -> Docume
         document.media_type = analysis.media_type.value
         document.page_count = len(analysis.pages)
         document.mean_ocr_confidence = round(sum(ocr_scores) / len(ocr_scores), 4) if ocr_scores else None
+        document.fields = [
+            {"kind": f.kind, "value": f.value, "page": f.page, "confidence": f.confidence, "label": f.label}
+            for f in analysis.fields
+        ]
         document.procedure_id = analysis.classification.procedure_id
         document.procedure_confidence = analysis.classification.confidence
         document.procedure_candidates = [
@@ -189,10 +196,8 @@ def words_tsv(pages: list[PageResult]) -> str:
     lines = ["page\tdpi\tleft\ttop\twidth\theight\tconfidence\ttext"]
     for page in pages:
         for word in page.words:
-            lines.append(
-                f"{page.number}\t{page.ocr_dpi or page.dpi:.0f}\t{word.left}\t{word.top}\t{word.width}\t{word.height}"
-                f"\t{word.confidence:.3f}\t{word.text}"
-            )
+            box = f"{word.left}\t{word.top}\t{word.width}\t{word.height}"
+            lines.append(f"{page.number}\t{page.ocr_dpi or page.dpi:.0f}\t{box}\t{word.confidence:.3f}\t{word.text}")
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,7 @@ def document_record(document: Document) -> dict[str, Any]:
         "procedure": document.procedure_id,
         "procedure_confidence": document.procedure_confidence,
         "procedure_candidates": list(document.procedure_candidates or []),
+        "fields": list(document.fields or []),
         "page_count": document.page_count,
         "mean_ocr_confidence": document.mean_ocr_confidence,
         "pages": [

@@ -67,6 +67,8 @@ class Document(Base):
     procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     procedure_confidence: Mapped[float | None] = mapped_column(Float)
     procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)
+    fields: Mapped[list[Any]] = mapped_column(default=list)
+    """Key fields found in the text: kind, value, page, confidence, label."""
     page_count: Mapped[int | None] = mapped_column(Integer)
     mean_ocr_confidence: Mapped[float | None] = mapped_column(Float)
     original_key: Mapped[str] = mapped_column(Text)

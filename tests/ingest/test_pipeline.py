@@ -42,6 +42,8 @@ def test_receipt_form_and_blank_back_side_in_one_tiff(services: Services, tmp_pa
     assert record["procedure"] == "ho-kinh-doanh" and record["procedure_confidence"] >= 0.6
     assert [p["blank"] for p in record["pages"]] == [False, False, True]
     assert record["pages"][2]["ocr_confidence"] is None and record["pages"][2]["text"] == ""
+    kinds = {f["kind"] for f in record["fields"]}
+    assert {"citizen_id", "tax_code", "person_name", "date"} <= kinds, record["fields"]
     assert "GIẤY TIẾP NHẬN HỒ SƠ" in record["pages"][0]["text"]
     assert all(p["ocr_confidence"] > 0.7 for p in record["pages"][:2])
 
