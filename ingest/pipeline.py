@@ -197,7 +197,8 @@ def words_tsv(pages: list[PageResult]) -> str:
     for page in pages:
         for word in page.words:
             box = f"{word.left}\t{word.top}\t{word.width}\t{word.height}"
-            lines.append(f"{page.number}\t{page.ocr_dpi or page.dpi:.0f}\t{box}\t{word.confidence:.3f}\t{word.text}")
+            dpi = page.ocr_dpi or page.dpi
+            lines.append(f"{page.number}\t{dpi:.0f}\t{box}\t{word.confidence:.3f}\t{word.text}")
     return "\n".join(lines) + "\n"
 
 
