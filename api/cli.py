@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from classifiers.model import ModelError
 from ingest import batch
 from ingest.errors import IngestError, error_code, error_message
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
+from ingest.review import set_procedure, train_model
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from storage.errors import StorageError
@@ -234,6 +236,70 @@ def worker_command(
 
     celery = create_celery(settings)
     celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency or settings.workers}"])
+
+
+@app.command("review")
+def review_command(
+    document: Annotated[str | None, typer.Argument(help="Document id to set the procedure of.")] = None,
+    procedure: Annotated[str | None, typer.Option(help="Catalog id of the right procedure.")] = None,
+    by: Annotated[str | None, typer.Option(help="Who decides (kept in the audit trail).")] = None,
+) -> None:
+    """List documents waiting for review, or set one document's procedure (audited, feeds `sohoa train`)."""
+    services = _services(_settings())
+    try:
+        if document is None:
+            _list_for_review(services)
+            return
+        if not procedure or not by:
+            err.print("give --procedure ID and --by NAME to correct a document")
+            raise typer.Exit(EXIT_NOTHING_RAN)
+        try:
+            changed = set_procedure(services, document, procedure, by=by)
+        except IngestError as exc:
+            err.print(f"[red]{exc.code}:[/red] {exc.message}")
+            raise typer.Exit(EXIT_NOTHING_RAN) from exc
+        out.print(f"{changed.id}: procedure {changed.procedure_id}, status {changed.status}")
+    finally:
+        services.close()
+
+
+def _list_for_review(services: Services) -> None:
+    table = Table(title="documents to review")
+    for column in ("id", "file", "dossier", "reasons", "candidates"):
+        table.add_column(column, overflow="fold")
+    with services.db.unit_of_work() as session:
+        repository = DocumentRepository(session)
+        for document_id in repository.ids_with_status(DocumentStatus.NEEDS_REVIEW):
+            document = repository.get(document_id)
+            if document is None:
+                continue
+            candidates = ", ".join(
+                f"{c['procedure']} {c['score']:.2f}" for c in document.procedure_candidates or []
+            )
+            table.add_row(
+                document.id,
+                document.source,
+                document.dossier_code or "-",
+                ", ".join(document.review_reasons or []),
+                candidates or "-",
+            )
+    out.print(table)
+
+
+@app.command("train")
+def train_command() -> None:
+    """Retrain the learned procedure model on every document a person confirmed."""
+    services = _services(_settings())
+    try:
+        report = train_model(services)
+    except ModelError as exc:
+        err.print(f"[red]{exc.code}:[/red] {exc.message}")
+        raise typer.Exit(EXIT_NOTHING_RAN) from exc
+    finally:
+        services.close()
+    out.print(
+        f"trained on {report.examples} confirmed documents of {report.procedures} procedures: {report.path}"
+    )
 
 
 @app.command("doctor")

@@ -70,6 +70,13 @@ class DocumentOut(BaseModel):
     finished_at: str | None
 
 
+class ProcedureIn(BaseModel):
+    """A person's decision about a document's procedure."""
+
+    procedure: str = Field(description="Catalog id, e.g. 'thuong-tru'.")
+    by: str = Field(min_length=1, description="Who decides; kept in the audit trail.")
+
+
 class UploadOut(BaseModel):
     """Answer to an upload: the document id, and whether those bytes were already known."""
 

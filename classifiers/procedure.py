@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from classifiers.catalog import Catalog, Procedure
+from classifiers.model import ProcedureModel
 from classifiers.text import fold
 
 TITLE_MIN_SIMILARITY = 0.80
@@ -47,9 +48,12 @@ class Classification:
 class ProcedureClassifier:
     """Assign one catalog procedure, or none, to a document's page texts and barcode payloads."""
 
-    def __init__(self, catalog: Catalog, *, min_confidence: float = 0.6) -> None:
+    def __init__(
+        self, catalog: Catalog, *, min_confidence: float = 0.6, model: ProcedureModel | None = None
+    ) -> None:
         self.catalog = catalog
         self.min_confidence = min_confidence
+        self.model = model
         self._titles = {p.id: [fold(t) for t in p.form_titles] for p in catalog.procedures}
         self._components = {p.id: [fold(t) for t in p.components] for p in catalog.procedures}
         self._all_titles = sorted(
@@ -75,8 +79,31 @@ class ProcedureClassifier:
         runner_up = scored[1].score if len(scored) > 1 else 0.0
         confidence = _confidence(top.score, runner_up)
         candidates = tuple(c for c in scored[:3] if c.score > 0)
-        chosen = top.procedure_id if confidence >= self.min_confidence else None
+        if confidence < self.min_confidence and self.model is not None:
+            learned = self._from_model("\n".join(pages))
+            if learned is not None and learned.score > confidence:
+                rest = tuple(c for c in candidates if c.procedure_id != learned.procedure_id)
+                return self._verdict(learned.procedure_id, learned.score, (learned, *rest)[:3])
+        return self._verdict(top.procedure_id, confidence, candidates)
+
+    def _verdict(
+        self, procedure_id: str, confidence: float, candidates: tuple[Candidate, ...]
+    ) -> Classification:
+        chosen = procedure_id if confidence >= self.min_confidence else None
         return Classification(chosen, round(confidence, 3), candidates)
+
+    def _from_model(self, text: str) -> Candidate | None:
+        """The learned model's best procedure that the catalog still knows, as a candidate."""
+        if self.model is None or not text.strip():
+            return None
+        probabilities = self.model.probabilities(text)
+        known = {k: v for k, v in probabilities.items() if self.catalog.get(k) is not None}
+        if not known:
+            return None
+        best = max(known, key=known.__getitem__)
+        return Candidate(
+            best, round(known[best], 4), f"learned model ({self.model.examples} confirmed documents)"
+        )
 
     def _from_payloads(self, payloads: Sequence[str]) -> Procedure | None:
         for payload in payloads:

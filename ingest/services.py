@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classifiers.catalog import Catalog, load_catalog
+from classifiers.model import ProcedureModel
 from classifiers.procedure import ProcedureClassifier
 from ingest.settings import Settings
 from ocr.page import PageOptions
@@ -35,6 +36,12 @@ def build_store(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.objects_dir)
 
 
+def load_model(settings: Settings) -> ProcedureModel | None:
+    """The learned model if one was trained; a damaged file is reported, not silently ignored."""
+    path = settings.effective_model_path
+    return ProcedureModel.load(path) if path.exists() else None
+
+
 def build_services(settings: Settings) -> Services:
     """Connect to storage and load the catalog; raises coded errors when something is missing."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +51,9 @@ def build_services(settings: Settings) -> Services:
         db=create_database(settings.effective_database_url),
         store=build_store(settings),
         catalog=catalog,
-        classifier=ProcedureClassifier(catalog, min_confidence=settings.min_procedure_confidence),
+        classifier=ProcedureClassifier(
+            catalog, min_confidence=settings.min_procedure_confidence, model=load_model(settings)
+        ),
         engine=TesseractEngine(
             languages=settings.ocr_languages, timeout_seconds=settings.ocr_timeout_seconds
         ),

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="OCR processes.")
 
     catalog_path: Path | None = Field(default=None, description="Procedure catalog YAML; default: shipped.")
+    model_path: Path | None = Field(default=None, description="Learned model; default <data_dir>/model.")
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sohoa.db').resolve()}"
+
+    @property
+    def effective_model_path(self) -> Path:
+        """Where `sohoa train` saves the learned procedure model and the classifier loads it from."""
+        return self.model_path or self.data_dir / "procedure-model.json"
 
     @property
     def objects_dir(self) -> Path:

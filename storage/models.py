@@ -106,3 +106,16 @@ class Page(Base):
     dpi: Mapped[float | None] = mapped_column(Float)
 
     document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class ProcedureCorrection(Base):
+    """A person set or confirmed a document's procedure: who, when, old → new. Feeds `sohoa train`."""
+
+    __tablename__ = "procedure_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    old_procedure: Mapped[str | None] = mapped_column(String(64))
+    new_procedure: Mapped[str] = mapped_column(String(64))
+    corrected_by: Mapped[str] = mapped_column(String(128))
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

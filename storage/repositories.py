@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Document, DocumentStatus, Dossier, Page
+from storage.models import Document, DocumentStatus, Dossier, Page, ProcedureCorrection
 
 
 class DocumentRepository:
@@ -95,3 +95,39 @@ class DossierRepository:
             if dossier is None:
                 raise
         return dossier
+
+
+class CorrectionRepository:
+    """The audit trail of procedure corrections, and the training set it makes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, correction: ProcedureCorrection) -> ProcedureCorrection:
+        """Record one correction."""
+        self.session.add(correction)
+        self.session.flush()
+        return correction
+
+    def for_document(self, document_id: str) -> list[ProcedureCorrection]:
+        """A document's corrections, oldest first."""
+        statement = (
+            select(ProcedureCorrection)
+            .where(ProcedureCorrection.document_id == document_id)
+            .order_by(ProcedureCorrection.corrected_at, ProcedureCorrection.id)
+        )
+        return list(self.session.scalars(statement))
+
+    def confirmed_documents(self) -> list[tuple[Document, str]]:
+        """Every corrected document with the procedure its latest correction confirmed (pages loaded)."""
+        latest: dict[str, str] = {}
+        for correction in self.session.scalars(
+            select(ProcedureCorrection).order_by(ProcedureCorrection.corrected_at, ProcedureCorrection.id)
+        ):
+            latest[correction.document_id] = correction.new_procedure
+        if not latest:
+            return []
+        documents = self.session.scalars(
+            select(Document).where(Document.id.in_(latest)).options(selectinload(Document.pages))
+        )
+        return [(document, latest[document.id]) for document in documents]

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Form, HTTPException, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import DispatcherDep, ServicesDep, SessionDep
-from api.schemas import DocumentOut, ErrorOut, UploadOut
+from api.schemas import DocumentOut, ErrorOut, ProcedureIn, UploadOut
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code, intake
 from ingest.records import document_record
+from ingest.review import set_procedure
 from storage.errors import ObjectNotFound
 from storage.repositories import DocumentRepository
 
@@ -96,3 +97,26 @@ def get_document_object(
     filename = key.rsplit("/", 1)[-1]
     headers = {"Content-Disposition": f'inline; filename="{document.id}-{filename}"'}
     return StreamingResponse(stream, media_type=media_type, headers=headers)
+
+
+@router.put(
+    "/{document_id}/procedure",
+    response_model=DocumentOut,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def put_procedure(document_id: str, body: ProcedureIn, services: ServicesDep) -> dict[str, object]:
+    """Set the document's procedure as a person decided it; audited, and used by the next `sohoa train`."""
+    try:
+        set_procedure(services, document_id, body.procedure, by=body.by)
+    except IngestError as exc:
+        code = (
+            status.HTTP_404_NOT_FOUND
+            if exc.code == "document.not_found"
+            else status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+        raise HTTPException(code, {"code": exc.code, "message": exc.message}) from exc
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(document_id, with_pages=True)
+        if document is None:  # deleted between the two steps
+            raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id})
+        return document_record(document)

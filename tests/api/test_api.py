@@ -79,3 +79,22 @@ def test_health_and_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/dossiers/{code}"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_a_person_sets_the_procedure_through_the_api(client: TestClient, tmp_path: Path) -> None:
+    spec = next(s for s in EXAMPLES if s.name == "tam-tru-xoay-90.png")
+    path = write_example(spec, tmp_path)
+    document_id = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes())}).json()[
+        "id"
+    ]
+    _wait_finished(client, document_id)
+    response = client.put(
+        f"/api/v1/documents/{document_id}/procedure", json={"procedure": "thuong-tru", "by": "Lê Thị Hoa"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["procedure"] == "thuong-tru" and response.json()["procedure_confidence"] == 1.0
+    assert client.get(f"/api/v1/documents/{document_id}").json()["procedure"] == "thuong-tru"
+    bad = client.put(f"/api/v1/documents/{document_id}/procedure", json={"procedure": "xyz", "by": "a"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "procedure.unknown_id"
+    missing = client.put("/api/v1/documents/nope/procedure", json={"procedure": "thuong-tru", "by": "a"})
+    assert missing.status_code == 404

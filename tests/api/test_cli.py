@@ -115,3 +115,19 @@ def test_doctor_reports_tesseract_and_mode(tmp_path: Path) -> None:
     result = _sohoa(tmp_path / "data", "doctor")
     assert result.returncode == 0, result.stderr
     assert "tesseract" in result.stdout and "vie" in result.stdout and "embedded" in result.stdout
+
+
+def test_review_lists_and_corrects_and_train_says_what_it_needs(imported) -> None:
+    _scans, data, _ = imported
+    receipt = next(r for r in _export(data) if r["source"].endswith("02-don-dang-ky.jpg"))
+    listed = _sohoa(data, "review")
+    assert listed.returncode == 0
+    corrected = _sohoa(data, "review", receipt["id"], "--procedure", "dang-ky-dat-dai-lan-dau", "--by", "Lan")
+    assert corrected.returncode == 0, corrected.stderr
+    assert (
+        next(r for r in _export(data) if r["id"] == receipt["id"])["procedure"] == "dang-ky-dat-dai-lan-dau"
+    )
+    refused = _sohoa(data, "review", receipt["id"], "--procedure", "nope", "--by", "Lan")
+    assert refused.returncode == 2 and "procedure.unknown_id" in refused.stderr
+    too_few = _sohoa(data, "train")
+    assert too_few.returncode == 2 and "model.invalid" in too_few.stderr
