@@ -3,8 +3,8 @@
     born-digital text layer? → use it, done
     grayscale (light-on-dark inverted) → blank? → flag, keep the page, no OCR
     geometry (quarter turn + skew, from text lines) → level the page → barcodes
-    OCR copy: dark border, background, specks, barcode areas, resolution
-    layout: columns? → tesseract's automatic segmentation, else single-column mode → OCR
+    OCR copy: dark border, background, specks, barcode areas, letter size
+    OCR (automatic segmentation; optionally single-column mode on pages without column gutters)
     turned or unsure, and OCR confidence low? → OCR the page the other way up too, keep the better
 
 The stored PDF shows the original pixels under the same turn and deskew (see `searchable_pdf`).
@@ -31,8 +31,9 @@ TextSource = Literal["ocr", "pdf"]
 class PageOptions:
     """How to treat each page; built from settings by the pipeline."""
 
-    ocr_dpi: float = 300.0
-    """Resolution the OCR copy is resampled to when the scan is far from it."""
+    segmentation: Literal["auto", "columns"] = "columns"
+    """"columns": tesseract's automatic segmentation (--psm 3) on every page. "auto": single-column mode
+    (--psm 4) on pages without column gutters: better on forms, worse on two-column pages it misjudges."""
     min_skew_degrees: float = 0.3
     """Smaller angles are left alone: rotating costs sharpness for no OCR gain."""
     max_skew_degrees: float = 15.0
@@ -86,7 +87,7 @@ def process_page(
     level = cleanup.rotate_by(cleanup.rotate_quarter(gray, geometry.quarter_turn), -skew)
     barcodes = read_barcodes(level)
     ocr_image, ocr_dpi = _ocr_copy(level, source.dpi, barcodes, options)
-    psm = 3 if cleanup.has_columns(level) else 4
+    psm = 4 if options.segmentation == "auto" and not cleanup.has_columns(level) else 3
     recognition = engine.recognize(ocr_image, dpi=ocr_dpi, psm=psm)
     turn = geometry.quarter_turn
     doubtful = not geometry.certain or geometry.quarter_turn != 0
@@ -124,7 +125,7 @@ def _ocr_copy(
         image, _ = cleanup.remove_dark_border(image)
         image = cleanup.normalize_background(image)
         image, _ = cleanup.remove_specks(image, dpi=dpi)
-    return cleanup.resample_to_dpi(image, dpi, target=options.ocr_dpi)
+    return cleanup.resample_for_ocr(image)
 
 
 def _confidence(recognition: Recognition) -> float:

@@ -118,5 +118,7 @@ def put_procedure(document_id: str, body: ProcedureIn, services: ServicesDep) ->
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id, with_pages=True)
         if document is None:  # deleted between the two steps
-            raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id})
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id}
+            )
         return document_record(document)

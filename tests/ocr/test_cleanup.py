@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -109,12 +110,16 @@ def test_specks_go_and_tone_marks_stay(form_page: np.ndarray) -> None:
     assert removed >= 0.8 * free.sum()
 
 
-def test_resampling_only_outside_the_comfortable_range() -> None:
-    page = np.zeros((100, 80), np.uint8)
-    assert cleanup.resample_to_dpi(page, 200)[1] == 200
-    image, dpi = cleanup.resample_to_dpi(page, 100)
-    assert dpi == 300 and image.shape == (300, 240)
-    assert cleanup.resample_to_dpi(page, 600)[0].shape == (50, 40)
+def test_letters_far_from_a_readable_size_are_rescaled(form_page: np.ndarray) -> None:
+    gray = cleanup.to_gray(form_page)  # 200 dpi: letters about 18 px high, read as they are
+    same, dpi = cleanup.resample_for_ocr(gray)
+    assert same is gray and 150 <= dpi <= 260
+    tiny = cv2.resize(gray, (gray.shape[1] // 3, gray.shape[0] // 3), interpolation=cv2.INTER_AREA)
+    bigger, _ = cleanup.resample_for_ocr(tiny)
+    assert bigger.shape[0] > 1.5 * tiny.shape[0]
+    huge = cv2.resize(gray, (gray.shape[1] * 4, gray.shape[0] * 4))
+    smaller, _ = cleanup.resample_for_ocr(huge)
+    assert smaller.shape[0] < huge.shape[0] / 2
 
 
 def test_columns_are_told_from_single_column_forms(form_page: np.ndarray) -> None:
