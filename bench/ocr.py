@@ -42,6 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-lang", default="eng", help="tesseract language of the real pages")
     parser.add_argument("--testdata", type=Path, default=DEFAULT_TESTDATA, help="shared test data folder")
     parser.add_argument("--seed", type=int, default=2026, help="synthetic corpus seed")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="print a saved run again, run nothing")
     args = parser.parse_args(argv)
     args.out, args.testdata = args.out.resolve(), args.testdata.resolve()  # workers run in the repository
     if args.quick:
@@ -133,8 +134,25 @@ def run_dataset(dataset: Dataset, names: Sequence[EngineName]) -> list[report.Re
     return results
 
 
+def reprint(path: Path) -> int:
+    """Print the tables of a saved run (OUT/ocr-DATE.json) as the run printed them."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    for line in header(saved["environment"]):
+        print(line)
+    for note in saved["notes"]:
+        print(f"- {note}")
+    print()
+    for name, dataset in saved["datasets"].items():
+        results = [report.result_from_json(raw) for raw in dataset["engines"]]
+        for line in report.dataset_section(name, dataset["title"], results):
+            print(line)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report is not None:
+        return reprint(args.report)
     names: list[EngineName] = [e for e in engines.ENGINES if not (e == "ocrmypdf" and args.skip_ocrmypdf)]
     info = environment(args.skip_ocrmypdf)
     for line in header(info):
@@ -146,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections: dict[str, list[report.Result]] = {}
     for dataset in found:
         sections[dataset.name] = results = run_dataset(dataset, names)
-        for line in report.dataset_section(dataset, results):
+        for line in report.dataset_section(dataset.name, dataset.title, results):
             print(line, flush=True)
     path = write_json(args, info, notes, found, sections)
     print(f"written {path}")

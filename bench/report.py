@@ -207,13 +207,13 @@ def sohoa_lines(results: Sequence[Result]) -> list[str]:
     return lines
 
 
-def dataset_section(dataset: Dataset, results: Sequence[Result]) -> list[str]:
+def dataset_section(name: str, title: str, results: Sequence[Result]) -> list[str]:
     """Everything printed for one dataset."""
-    lines = [f"### {dataset.title}", "", *table(results), ""]
+    lines = [f"### {title}", "", *table(results), ""]
     groups = group_table(results)
     if groups:
         lines += [*groups, ""]
-    lines += [r.line() for r in ratios(results, synthetic=dataset.name == "synthetic")]
+    lines += [r.line() for r in ratios(results, synthetic=name == "synthetic")]
     lines += sohoa_lines(results)
     return [*lines, ""]
 
@@ -233,5 +233,29 @@ def result_json(result: Result) -> dict[str, Any]:
         "notes": result.notes,
         "groups": {name: {"pages": g.pages, "cer": g.cer, "wer": g.wer, "word_f1": g.word_f1}
                    for name, g in result.groups.items()},
+        "bag": [s.bag.matched, s.bag.reference, s.bag.hypothesis],
         "errors": result.errors, "page_results": result.pages,
     }
+
+
+def _saved_scores(raw: dict[str, Any]) -> metrics.Scores:
+    chars = metrics.Counts(raw.get("char_edits", 0), raw.get("ref_chars", 0))
+    words = metrics.Counts(raw.get("word_edits", 0), raw.get("ref_words", 0))
+    bag = metrics.BagCounts(*raw.get("bag", (0, 0, 0)))
+    return metrics.Scores(raw["pages"], raw["cer"], raw["wer"], raw["word_f1"], chars, words, bag)
+
+
+def result_from_json(raw: dict[str, Any]) -> Result:
+    """A Result back from `result_json` (to print a saved run again)."""
+    blanks = raw["blanks_flagged"]
+    return Result(
+        engine=raw["engine"], scores=_saved_scores(raw), seconds=raw["seconds"],
+        pages_per_minute=raw["pages_per_minute"], rss_self_mb=raw["rss_self_mb"],
+        rss_children_mb=raw["rss_children_mb"], turned=(raw["turned_right"][0], raw["turned_right"][1]),
+        kept_upright=(raw["upright_kept"][0], raw["upright_kept"][1]),
+        blanks=(blanks[0], blanks[1], blanks[2]), blank_seconds=raw["blank_seconds"],
+        ocr_seconds=raw["ocr_seconds"], rss_trace_mb=raw["rss_trace_mb"], children_mb=raw["children_mb"],
+        code=raw["code"], notes=raw["notes"],
+        groups={name: _saved_scores(g) for name, g in raw["groups"].items()},
+        errors=raw["errors"], pages=raw["page_results"],
+    )

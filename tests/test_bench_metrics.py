@@ -118,3 +118,35 @@ def test_corpus_is_deterministic_and_written_with_truth(
     corpus.build_corpus(tmp_path / "a", 4, seed=5)  # same plan: reused, not rewritten
     assert first[0].image.stat().st_mtime_ns == stamp
     assert "4 pages" in corpus.summary(first)
+
+
+def test_report_scores_rotation_and_blanks_and_reprints_from_json(tmp_path: Path) -> None:
+    from bench import report
+    from bench.datasets import Dataset, Document, TruthPage
+    from bench.engines import EngineOutput, PageOutput
+
+    pages = (
+        TruthPage("a", "một hai", tmp_path / "a.jpg", "rotated", 90, False),
+        TruthPage("b", "ba", tmp_path / "b.jpg", "mild", 0, False),
+        TruthPage("c", "", tmp_path / "c.jpg", "blank", 0, True),
+    )
+    dataset = Dataset("synthetic", "t", "vie", tuple(Document(p.image, (p,)) for p in pages), (), tmp_path)
+    output = EngineOutput(
+        "sohoa",
+        [
+            PageOutput("một hai", 2.0, 90, False),
+            PageOutput("bà", 2.0, 180, False),
+            PageOutput("", 0.05, 0, True),
+        ],
+        seconds=6.0,
+        rss_self_mb=100.0,
+        rss_children_mb=50.0,
+    )
+    result = report.evaluate(dataset, output)
+    assert result.scores.chars == metrics.Counts(1, 9)
+    assert result.turned == (1, 1) and result.kept_upright == (1, 2) and result.blanks == (1, 1, 0)
+    assert result.pages_per_minute == pytest.approx(30.0)
+    assert result.blank_seconds == pytest.approx(0.05) and result.ocr_seconds == pytest.approx(2.0)
+    again = report.result_from_json(report.result_json(result))
+    assert report.table([again]) == report.table([result])
+    assert report.group_table([again]) == report.group_table([result])
