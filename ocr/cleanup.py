@@ -120,26 +120,6 @@ def _best_angle(x: np.ndarray, y: np.ndarray, max_angle: float) -> tuple[float, 
     return float(fine[index]), fine_scores[index]
 
 
-@dataclass(frozen=True)
-class SkewEstimate:
-    """Angle in degrees (counter-clockwise positive) by which text lines deviate from horizontal."""
-
-    angle: float
-    score_gain: float
-    """How much sharper the line profile got at `angle` versus 0°; near 1 means no clear evidence."""
-
-
-def estimate_skew(gray: np.ndarray, *, max_angle: float = 15.0) -> SkewEstimate:
-    """Find the text-line angle by maximising the sharpness of the horizontal projection profile."""
-    small, _ = downscale_to(gray, 1600)
-    x, y = _ink_points(text_mask(small))
-    if len(x) < 200:
-        return SkewEstimate(angle=0.0, score_gain=1.0)
-    angle, score = _best_angle(x, y, max_angle)
-    baseline = _line_sharpness(x, y, 0.0)
-    return SkewEstimate(angle=-angle, score_gain=score / baseline if baseline else 1.0)
-
-
 def updown_score(mask: np.ndarray) -> tuple[float, int]:
     """How upright level text lines look, in [-1, 1], and how many lines were measured.
 

@@ -110,22 +110,26 @@ def placement_matrix(placement: Placement) -> tuple[float, float, float, float, 
         180: np.array([[-1, 0, width], [0, -1, height], [0, 0, 1]]),
         270: np.array([[0, 1, 0], [-1, 0, width], [0, 0, 1]]),
     }[turn]
-    turned_width, turned_height = (height, width) if turn in (90, 270) else (width, height)
-    matrix, _, out_height = rotation_matrix(turned_width, turned_height, -placement.skew)
+    matrix, _, out_height = _deskew(placement)
     deskew = np.vstack([matrix, [0, 0, 1]])
     to_points = np.array([[scale, 0, 0], [0, -scale, out_height * scale], [0, 0, 1]])
     total = to_points @ deskew @ quarter @ to_pixels
     return (total[0, 0], total[1, 0], total[0, 1], total[1, 1], total[0, 2], total[1, 2])
 
 
-def output_size(placement: Placement) -> tuple[float, float]:
-    """Size in points of the turned, deskewed page (equal to the OCR image's size at its dpi)."""
+def _deskew(placement: Placement) -> tuple[np.ndarray, int, int]:
+    """The deskew rotation of the quarter-turned page, and the pixel size of the result."""
     turned = (
         (placement.height, placement.width)
         if placement.quarter_turn % 180
         else (placement.width, placement.height)
     )
-    _, out_width, out_height = rotation_matrix(turned[0], turned[1], -placement.skew)
+    return rotation_matrix(turned[0], turned[1], -placement.skew)
+
+
+def output_size(placement: Placement) -> tuple[float, float]:
+    """Size in points of the turned, deskewed page (equal to the OCR image's size at its dpi)."""
+    _, out_width, out_height = _deskew(placement)
     scale = 72.0 / placement.dpi
     return out_width * scale, out_height * scale
 

@@ -20,14 +20,14 @@ def test_skew_is_measured_to_within_a_fifth_of_a_degree(form_page: np.ndarray, a
             np.random.default_rng(0),
         )
     )
-    estimate = cleanup.estimate_skew(cleanup.to_gray(skewed))
-    assert estimate.angle == pytest.approx(angle, abs=0.2)
-    straightened = cleanup.rotate_by(cleanup.to_gray(skewed), -estimate.angle)
-    assert abs(cleanup.estimate_skew(straightened).angle) <= 0.2
+    estimate = cleanup.detect_geometry(cleanup.to_gray(skewed))
+    assert estimate.skew == pytest.approx(angle, abs=0.2)
+    straightened = cleanup.rotate_by(cleanup.to_gray(skewed), -estimate.skew)
+    assert abs(cleanup.detect_geometry(straightened).skew) <= 0.2
 
 
 def test_upright_page_has_no_skew(form_page: np.ndarray) -> None:
-    assert abs(cleanup.estimate_skew(cleanup.to_gray(form_page)).angle) <= 0.1
+    assert abs(cleanup.detect_geometry(cleanup.to_gray(form_page)).skew) <= 0.1
 
 
 def test_blank_back_side_is_flagged_and_a_form_is_not(form_page: np.ndarray) -> None:
