@@ -112,8 +112,13 @@ def job_to_json(job: Job) -> str:
 
 def job_from_json(text: str) -> Job:
     raw = json.loads(text)
-    return Job(raw["engine"], raw["lang"], raw["work_dir"], [JobDocument(**d) for d in raw["documents"]],
-               [JobPdf(**p) for p in raw["pdfs"]])
+    return Job(
+        raw["engine"],
+        raw["lang"],
+        raw["work_dir"],
+        [JobDocument(**d) for d in raw["documents"]],
+        [JobPdf(**p) for p in raw["pdfs"]],
+    )
 
 
 def output_from_json(text: str) -> EngineOutput:
@@ -140,14 +145,26 @@ def run_worker(job: Job, *, python: str = sys.executable) -> EngineOutput:
     job_path.write_text(job_to_json(job), encoding="utf-8")
     result_path.unlink(missing_ok=True)
     with log_path.open("w") as log:
-        done = subprocess.run([python, "-m", "bench.engines", str(job_path), str(result_path)],
-                              cwd=repo_root(), env=worker_env(), stdout=log, stderr=subprocess.STDOUT,
-                              timeout=WORKER_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            [python, "-m", "bench.engines", str(job_path), str(result_path)],
+            cwd=repo_root(),
+            env=worker_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=WORKER_TIMEOUT_SECONDS,
+            check=False,
+        )
     if done.returncode != 0 or not result_path.is_file():
         tail = log_path.read_text(errors="replace")[-2000:]
         count = sum(len(d.page_images) for d in job.documents)
-        return EngineOutput(job.engine, [PageOutput(error="worker failed") for _ in range(count)], 0.0, 0.0,
-                            0.0, errors=[f"worker exited with {done.returncode}: {tail}"])
+        return EngineOutput(
+            job.engine,
+            [PageOutput(error="worker failed") for _ in range(count)],
+            0.0,
+            0.0,
+            0.0,
+            errors=[f"worker exited with {done.returncode}: {tail}"],
+        )
     return output_from_json(result_path.read_text(encoding="utf-8"))
 
 
@@ -161,7 +178,8 @@ def _rss_now_mb() -> float:
     return 0.0
 
 
-def _status_kb(pid: int | str, key: str) -> int:
+def status_kb(pid: int | str, key: str) -> int:
+    """A kB figure (VmRSS:, VmHWM:, …) from /proc/PID/status; 0 when the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key):
@@ -210,7 +228,7 @@ class ChildPeaks:
         me = os.getpid()
         while not self._stop.wait(self.interval):
             for pid in _descendants(me):
-                peak = _status_kb(pid, "VmHWM:")
+                peak = status_kb(pid, "VmHWM:")
                 name = _status_name(pid)
                 if peak and name and peak > self.peaks_kb.get(pid, ("", 0))[1]:
                     self.peaks_kb[pid] = (name, peak)
@@ -231,11 +249,13 @@ def _status_name(pid: int) -> str:
 
 def _finish(output: EngineOutput, peaks: ChildPeaks) -> EngineOutput:
     """Fill in the memory figures of a finished run."""
-    output.rss_self_mb = round(_status_kb("self", "VmHWM:") / 1024, 1)
+    output.rss_self_mb = round(status_kb("self", "VmHWM:") / 1024, 1)
     output.children_mb = peaks.by_name_mb()
     output.rss_children_mb = max(output.children_mb.values(), default=0.0)
-    output.rusage_mb = {"self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    output.rusage_mb = {
+        "self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "children": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
     return output
 
 
@@ -298,14 +318,19 @@ def _run_tesseract(job: Job) -> EngineOutput:
     start = time.perf_counter()
     for image in (i for d in job.documents for i in d.page_images):
         tick = time.perf_counter()
-        done = subprocess.run(["tesseract", image, "-", "-l", job.lang], capture_output=True,
-                              timeout=TESSERACT_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            ["tesseract", image, "-", "-l", job.lang],
+            capture_output=True,
+            timeout=TESSERACT_TIMEOUT_SECONDS,
+            check=False,
+        )
         error = None
         if done.returncode != 0:
             error = f"tesseract exited with {done.returncode}: {done.stderr.decode(errors='replace')[-300:]}"
             errors.append(f"{image}: {error}")
-        pages.append(PageOutput(done.stdout.decode("utf-8", errors="replace"), time.perf_counter() - tick,
-                                error=error))
+        pages.append(
+            PageOutput(done.stdout.decode("utf-8", errors="replace"), time.perf_counter() - tick, error=error)
+        )
     seconds = time.perf_counter() - start
     return EngineOutput("tesseract", pages, seconds, 0.0, 0.0, [], errors, _tesseract_version())
 
@@ -383,15 +408,21 @@ def _run_ocrmypdf(job: Job) -> EngineOutput:
             errors.append(f"{pdf.path}: exit {code}, {len(texts)} sidecar pages for {pdf.pages}")
         texts = (texts + [""] * pdf.pages)[: pdf.pages]
         rotations = [rotation_log.turns.get(page) for page in range(1, pdf.pages + 1)]
-        pages += [PageOutput(text, seconds / pdf.pages, rotation)
-                  for text, rotation in zip(texts, rotations, strict=True)]
+        pages += [
+            PageOutput(text, seconds / pdf.pages, rotation)
+            for text, rotation in zip(texts, rotations, strict=True)
+        ]
     seconds = time.perf_counter() - start
-    return EngineOutput("ocrmypdf", pages, seconds, 0.0, 0.0, [], errors, f"ocrmypdf {__version__}",
-                        notes=rotation_log.lines)
+    return EngineOutput(
+        "ocrmypdf", pages, seconds, 0.0, 0.0, [], errors, f"ocrmypdf {__version__}", notes=rotation_log.lines
+    )
 
 
 RUNNERS: dict[str, Callable[[Job], EngineOutput]] = {
-    "sohoa": _run_sohoa, "tesseract": _run_tesseract, "ocrmypdf": _run_ocrmypdf}
+    "sohoa": _run_sohoa,
+    "tesseract": _run_tesseract,
+    "ocrmypdf": _run_ocrmypdf,
+}
 
 
 def main(argv: list[str]) -> int:

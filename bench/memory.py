@@ -15,7 +15,6 @@ import io
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from bench.engines import ChildPeaks, status_kb
 from examples.synth import Degradation, degrade, make_page, make_receipt
 from ocr.decode import file_dpi, open_document
 from ocr.page import PageOptions, process_page
@@ -36,46 +36,6 @@ def current_rss_mb() -> float:
     with open("/proc/self/statm") as handle:
         pages = int(handle.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _status_mb(pid: int | str, field: str) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-class ChildPeak(threading.Thread):
-    """Samples the resident memory of this process's children (tesseract) every 20 ms.
-
-    ru_maxrss of children is useless here: a forked child briefly counts the parent's pages.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = 0.0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(0.02):
-            for task in os.listdir("/proc/self/task"):
-                try:
-                    with open(f"/proc/self/task/{task}/children") as handle:
-                        children = handle.read().split()
-                except OSError:
-                    continue
-                for pid in children:
-                    try:
-                        with open(f"/proc/{pid}/comm") as handle:
-                            if handle.read().strip() != "tesseract":
-                                continue  # not yet exec'd: still counting the parent's pages
-                    except OSError:
-                        continue
-                    self.peak = max(self.peak, _status_mb(pid, "VmRSS"))
 
 
 def scans(count: int) -> list[bytes]:
@@ -102,6 +62,19 @@ def del_generation_peak() -> None:
         handle.write("5")
 
 
+def run_page(
+    data: bytes, number: int, engine: TesseractEngine, options: PageOptions
+) -> list[tuple[int, float]]:
+    """Process one scan the way the pipeline does; returns an RSS sample every 50 pages."""
+    with tempfile.TemporaryDirectory() as spool:
+        decoded = open_document(data)
+        results = [
+            process_page(p, engine=engine, options=options, spool=Path(spool)) for p in decoded.pages()
+        ]
+        build_searchable_pdf(image_source_pdf(data, dpi=file_dpi(data)), [r.layer for r in results])
+    return [(number, current_rss_mb())] if number == 1 or number % 50 == 0 else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -112,27 +85,19 @@ def main() -> None:
     engine, options = TesseractEngine(languages="vie"), PageOptions()
     files = scans(args.distinct)
     del_generation_peak()
-    children = ChildPeak()
-    children.start()
     start, samples = time.monotonic(), []
     print(f"{'pages':>6} {'rss MB':>8} {'elapsed s':>10}")
-    for number in range(1, args.pages + 1):
-        data = files[number % len(files)]
-        with tempfile.TemporaryDirectory() as spool:
-            decoded = open_document(data)
-            results = [
-                process_page(p, engine=engine, options=options, spool=Path(spool)) for p in decoded.pages()
-            ]
-            build_searchable_pdf(image_source_pdf(data, dpi=file_dpi(data)), [r.layer for r in results])
-        if number == 1 or number % 50 == 0:
-            samples.append((number, current_rss_mb()))
-            print(f"{number:>6} {samples[-1][1]:>8.1f} {time.monotonic() - start:>10.1f}", flush=True)
-    children.stop.set()
-    own = _status_mb("self", "VmHWM")
+    with ChildPeaks() as children:
+        for number in range(1, args.pages + 1):
+            samples.extend(run_page(files[number % len(files)], number, engine, options))
+            if number == 1 or number % 50 == 0:
+                print(f"{number:>6} {samples[-1][1]:>8.1f} {time.monotonic() - start:>10.1f}", flush=True)
+    own = status_kb("self", "VmHWM:") / 1024
+    tesseract = children.by_name_mb().get("tesseract", 0.0)
     first_50 = next(rss for n, rss in samples if n >= 50) if len(samples) > 1 else samples[0][1]
     print(
-        f"\npeak RSS: worker {own:.0f} MB, largest tesseract child {children.peak:.0f} MB, "
-        f"sum {own + children.peak:.0f} MB (limit 600 MB)"
+        f"\npeak RSS: worker {own:.0f} MB, largest tesseract child {tesseract:.0f} MB, "
+        f"sum {own + tesseract:.0f} MB (limit 600 MB)"
     )
     print(
         f"RSS after 50 pages {first_50:.1f} MB, after {samples[-1][0]} pages {samples[-1][1]:.1f} MB "
