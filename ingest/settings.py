@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(default=None, description="Celery broker; unset means embedded mode.")
     result_backend: str | None = None
 
+    s3_endpoint: str | None = Field(default=None, description="S3 host:port; unset means the local folder.")
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = Field(default="sohoa", description="Bucket for all objects; created if missing.")
+    s3_secure: bool = Field(default=True, description="HTTPS to the S3 endpoint.")
+    s3_region: str | None = None
+    s3_server_side_encryption: bool = Field(default=False, description="Ask S3 to encrypt objects (SSE-S3).")
+
     ocr_languages: str = Field(default="vie", description="Tesseract languages, e.g. 'vie' or 'vie+eng'.")
     ocr_dpi: float = Field(default=300.0, ge=72, le=600, description="Resolution PDF pages are rendered at.")
     ocr_timeout_seconds: float = Field(default=180.0, gt=0, description="Limit for one tesseract call.")
