@@ -77,14 +77,17 @@ class ProcedureClassifier:
         )
         top = scored[0]
         runner_up = scored[1].score if len(scored) > 1 else 0.0
-        confidence = _confidence(top.score, runner_up)
+        ruled = Candidate(top.procedure_id, _confidence(top.score, runner_up), top.evidence)
         candidates = tuple(c for c in scored[:3] if c.score > 0)
-        if confidence < self.min_confidence and self.model is not None:
-            learned = self._from_model("\n".join(pages))
-            if learned is not None and learned.score > confidence:
-                rest = tuple(c for c in candidates if c.procedure_id != learned.procedure_id)
-                return self._verdict(learned.procedure_id, learned.score, (learned, *rest)[:3])
-        return self._verdict(top.procedure_id, confidence, candidates)
+        learned = self._from_model("\n".join(pages))
+        if learned is None:
+            return self._verdict(ruled.procedure_id, ruled.score, candidates)
+        chosen, confidence = _combine(ruled, learned, self.model.classes if self.model else ())
+        ranked = sorted((learned, *candidates), key=lambda c: (c.procedure_id != chosen, -c.score))
+        best_of_each: dict[str, Candidate] = {}
+        for candidate in ranked:
+            best_of_each.setdefault(candidate.procedure_id, candidate)
+        return self._verdict(chosen, confidence, tuple(best_of_each.values())[:3])
 
     def _verdict(
         self, procedure_id: str, confidence: float, candidates: tuple[Candidate, ...]
@@ -177,6 +180,24 @@ def _requested_content(lines: list[str]) -> list[str]:
                 if rest:
                     found.append(rest)
     return found
+
+
+def _combine(ruled: Candidate, learned: Candidate, known: Sequence[str]) -> tuple[str, float]:
+    """One procedure and confidence from the rules' verdict and the learned model's calibrated one.
+
+    Agreement is two independent pieces of evidence (noisy-OR); disagreement keeps the stronger verdict,
+    discounted by the weaker's belief, so a document the two read differently goes to a person. The model
+    cannot vote against a procedure it never saw confirmed: then the rules decide, and the model only helps
+    where the rules found nothing convincing.
+    """
+    if ruled.score <= 0:
+        return learned.procedure_id, learned.score
+    if ruled.procedure_id == learned.procedure_id:
+        return ruled.procedure_id, min(0.999, 1 - (1 - ruled.score) * (1 - learned.score))
+    if ruled.procedure_id not in known:
+        return max((ruled, learned), key=lambda c: c.score).procedure_id, max(ruled.score, learned.score)
+    stronger, weaker = sorted((ruled, learned), key=lambda c: c.score, reverse=True)
+    return stronger.procedure_id, stronger.score * (1 - weaker.score)
 
 
 def _confidence(top: float, runner_up: float) -> float:
