@@ -27,10 +27,16 @@ class EmbeddedDispatcher:
         from ingest.runner import LocalRunner
 
         self._runner = LocalRunner(services)
+        self._services = services
 
     def dispatch(self, document_id: str) -> None:
         future = self._runner.submit(document_id)
         future.add_done_callback(lambda done: self._runner.settle(document_id, done))
+
+    def retrain_if_due(self) -> None:
+        from ingest.review import retrain_if_due
+
+        retrain_if_due(self._services)
 
     def close(self) -> None:
         self._runner.close()
@@ -48,6 +54,11 @@ class CeleryDispatcher:
         from ingest.celery_app import enqueue
 
         enqueue(self._celery, document_id)
+
+    def retrain_if_due(self) -> None:
+        from ingest.celery_app import enqueue_retrain
+
+        enqueue_retrain(self._celery)
 
     def close(self) -> None:
         return None

@@ -23,7 +23,7 @@ from ingest import batch
 from ingest.errors import IngestError, error_code, error_message
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
-from ingest.review import set_procedure, train_model
+from ingest.review import TrainingReport, retrain_if_due, set_procedure, train_model
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from storage.errors import StorageError
@@ -259,8 +259,21 @@ def review_command(
             err.print(f"[red]{exc.code}:[/red] {exc.message}")
             raise typer.Exit(EXIT_NOTHING_RAN) from exc
         out.print(f"{changed.id}: procedure {changed.procedure_id}, status {changed.status}")
+        _retrain_after_confirmation(services)
     finally:
         services.close()
+
+
+def _retrain_after_confirmation(services: Services) -> None:
+    """Embedded mode retrains here when due; with a broker a worker does it."""
+    if services.settings.embedded:
+        report = retrain_if_due(services)
+        if report is not None:
+            out.print(_trained(report))
+        return
+    from ingest.celery_app import create_celery, enqueue_retrain
+
+    enqueue_retrain(create_celery(services.settings))
 
 
 def _list_for_review(services: Services) -> None:
@@ -297,8 +310,13 @@ def train_command() -> None:
         raise typer.Exit(EXIT_NOTHING_RAN) from exc
     finally:
         services.close()
-    out.print(
-        f"trained on {report.examples} confirmed documents of {report.procedures} procedures: {report.path}"
+    out.print(_trained(report))
+
+
+def _trained(report: TrainingReport) -> str:
+    return (
+        f"trained on {report.examples} confirmed documents of {report.procedures} procedures "
+        f"(temperature {report.temperature}), stored as {report.key}"
     )
 
 

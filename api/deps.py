@@ -18,6 +18,10 @@ class Dispatcher(Protocol):
         """Start processing (embedded pool) or enqueue it (Celery)."""
         ...
 
+    def retrain_if_due(self) -> None:
+        """After a confirmation: retrain the learned model here (embedded) or on a worker, if due."""
+        ...
+
 
 def get_services(request: Request) -> Services:
     """The services built at start-up."""

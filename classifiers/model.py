@@ -71,8 +71,8 @@ class ProcedureModel:
         probabilities = _softmax(_as_class_scores(scores[np.newaxis, :]) / self.temperature)[0]
         return dict(zip(self.classes, probabilities.tolist(), strict=True))
 
-    def save(self, path: Path) -> None:
-        """Write the model as JSON (sparse: only non-zero weights)."""
+    def to_json(self) -> bytes:
+        """The model as JSON bytes (sparse: only non-zero weights), for a file or the object store."""
         rows, cols = np.nonzero(self.coef)
         payload = {
             "format": FORMAT,
@@ -87,18 +87,31 @@ class ProcedureModel:
                 [int(r), int(c), round(float(self.coef[r, c]), 6)] for r, c in zip(rows, cols, strict=True)
             ],
         }
+        return json.dumps(payload).encode("utf-8")
+
+    def save(self, path: Path) -> None:
+        """Write the model to a file, atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(payload), encoding="utf-8")
+        temporary.write_bytes(self.to_json())
         temporary.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> ProcedureModel:
-        """Read a model written by `save`."""
+        """Read a model file written by `save`."""
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read the procedure model {path}: {exc}") from exc
+        return cls.from_json(data, origin=str(path))
+
+    @classmethod
+    def from_json(cls, data: bytes, *, origin: str = "the model") -> ProcedureModel:
+        """Parse what `to_json` wrote; anything else is a `ModelError` naming `origin`."""
+        try:
+            payload = json.loads(data.decode("utf-8"))
             if payload.get("format") not in READABLE_FORMATS or payload["features"] != FEATURES:
-                raise ModelError(f"{path} is not a model this version of sohoa can read")
+                raise ModelError(f"{origin} is not a model this version of sohoa can read")
             classes = tuple(payload["classes"])
             idf = np.ones(FEATURES)
             for index, value in payload["idf"].items():
@@ -108,7 +121,7 @@ class ProcedureModel:
                 coef[row, col] = value
             temperature = float(payload.get("temperature", 1.0))
             if not 0 < temperature < 1000:
-                raise ModelError(f"{path} has an impossible temperature {temperature}")
+                raise ModelError(f"{origin} has an impossible temperature {temperature}")
             return cls(
                 classes,
                 idf,
@@ -117,8 +130,8 @@ class ProcedureModel:
                 int(payload["examples"]),
                 temperature,
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"cannot read the procedure model {path}: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"cannot read the procedure model {origin}: {exc}") from exc
 
 
 def train(texts: Sequence[str], labels: Sequence[str]) -> ProcedureModel:

@@ -14,6 +14,7 @@ from ingest.services import Services, build_services
 from ingest.settings import Settings
 
 PROCESS_DOCUMENT = "sohoa.process_document"
+RETRAIN_IF_DUE = "sohoa.retrain_if_due"
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -42,9 +43,22 @@ def create_celery(settings: Settings) -> Celery:
         """Thin task: run the pipeline for one document id and return its final status."""
         return process_document(worker_services(), document_id).value
 
+    @app.task(name=RETRAIN_IF_DUE, ignore_result=True)
+    def retrain_if_due_task() -> int:
+        """Retrain the learned model if enough confirmations came in; returns the examples trained on."""
+        from ingest.review import retrain_if_due
+
+        report = retrain_if_due(worker_services())
+        return report.examples if report else 0
+
     return app
 
 
 def enqueue(app: Celery, document_id: str) -> None:
     """Send one document to the workers (call after the intake's commit)."""
     app.send_task(PROCESS_DOCUMENT, args=[document_id])
+
+
+def enqueue_retrain(app: Celery) -> None:
+    """Ask a worker to retrain the model if it is due (after a confirmation)."""
+    app.send_task(RETRAIN_IF_DUE)

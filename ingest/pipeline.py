@@ -48,6 +48,7 @@ class Analysis:
 
 def process_document(services: Services, document_id: str) -> DocumentStatus:
     """Run the whole pipeline for one document and return its final status. Never raises for bad input."""
+    services.refresh_model()
     claimed = _claim(services, document_id)
     if claimed is None:
         with services.db.unit_of_work() as session:

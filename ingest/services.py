@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
 
 from classifiers.catalog import Catalog, load_catalog
-from classifiers.model import ProcedureModel
+from classifiers.model import ModelError, ProcedureModel
 from classifiers.procedure import ProcedureClassifier
 from ingest.settings import Settings
 from ocr.page import PageOptions
 from ocr.tesseract import TesseractEngine
 from storage.db import Database, create_database
+from storage.errors import StorageError
 from storage.objects import LocalObjectStore, ObjectStore
+
+log = logging.getLogger(__name__)
+
+MODEL_KEY = "models/procedure-model.json"
+"""The learned model lives in the object store, so every worker on every machine sees the same one."""
 
 
 @dataclass
@@ -25,6 +33,24 @@ class Services:
     classifier: ProcedureClassifier
     engine: TesseractEngine
     page_options: PageOptions
+    model_sha256: str | None = None
+    model_checked_at: float = field(default=0.0)
+
+    def refresh_model(self, *, force: bool = False) -> None:
+        """Load a newer learned model if one was trained since (checked at most every few seconds)."""
+        now = time.monotonic()
+        if not force and now - self.model_checked_at < self.settings.model_refresh_seconds:
+            return
+        self.model_checked_at = now
+        try:
+            stored = self.store.sha256_of(MODEL_KEY)
+            if stored != self.model_sha256:
+                self.classifier.model = load_model(self.store)
+                self.model_sha256 = stored
+        except (ModelError, StorageError) as exc:
+            if force:
+                raise
+            log.warning("keeping the current procedure model: %s", exc)
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -36,26 +62,27 @@ def build_store(settings: Settings) -> ObjectStore:
     return LocalObjectStore(settings.objects_dir)
 
 
-def load_model(settings: Settings) -> ProcedureModel | None:
-    """The learned model if one was trained; a damaged file is reported, not silently ignored."""
-    path = settings.effective_model_path
-    return ProcedureModel.load(path) if path.exists() else None
+def load_model(store: ObjectStore) -> ProcedureModel | None:
+    """The learned model if one was trained; a damaged model is reported, not silently ignored."""
+    if not store.exists(MODEL_KEY):
+        return None
+    return ProcedureModel.from_json(store.get_bytes(MODEL_KEY), origin=MODEL_KEY)
 
 
 def build_services(settings: Settings) -> Services:
     """Connect to storage and load the catalog; raises coded errors when something is missing."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(settings.catalog_path)
-    return Services(
+    services = Services(
         settings=settings,
         db=create_database(settings.effective_database_url),
         store=build_store(settings),
         catalog=catalog,
-        classifier=ProcedureClassifier(
-            catalog, min_confidence=settings.min_procedure_confidence, model=load_model(settings)
-        ),
+        classifier=ProcedureClassifier(catalog, min_confidence=settings.min_procedure_confidence),
         engine=TesseractEngine(
             languages=settings.ocr_languages, timeout_seconds=settings.ocr_timeout_seconds
         ),
         page_options=PageOptions(),
     )
+    services.refresh_model(force=True)
+    return services

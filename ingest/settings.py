@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="OCR processes.")
 
     catalog_path: Path | None = Field(default=None, description="Procedure catalog YAML; default: shipped.")
-    model_path: Path | None = Field(default=None, description="Learned model; default <data_dir>/model.")
+    retrain_after_confirmations: int = Field(
+        default=20, ge=0, description="Retrain the learned model after this many new confirmations; 0: never."
+    )
+    model_refresh_seconds: float = Field(
+        default=60.0, ge=0, description="How often a worker looks for a newer learned model."
+    )
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 
@@ -67,11 +72,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'sohoa.db').resolve()}"
-
-    @property
-    def effective_model_path(self) -> Path:
-        """Where `sohoa train` saves the learned procedure model and the classifier loads it from."""
-        return self.model_path or self.data_dir / "procedure-model.json"
 
     @property
     def objects_dir(self) -> Path:

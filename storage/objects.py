@@ -46,6 +46,10 @@ class ObjectStore(Protocol):
         """Whether an object is stored at `key`."""
         ...
 
+    def sha256_of(self, key: str) -> str | None:
+        """The SHA-256 of the object at `key`, None if absent (cheap on S3: from its metadata)."""
+        ...
+
     def copy(self, source: str, target: str) -> None:
         """Copy an object to a new key, verifying the bytes."""
         ...
@@ -104,6 +108,15 @@ class LocalObjectStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def sha256_of(self, key: str) -> str | None:
+        path = self._path(key)
+        try:
+            return file_sha256(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot read {key}: {exc}") from exc
 
     def copy(self, source: str, target: str) -> None:
         source_path = self._path(source)

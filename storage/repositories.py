@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -117,6 +117,11 @@ class CorrectionRepository:
             .order_by(ProcedureCorrection.corrected_at, ProcedureCorrection.id)
         )
         return list(self.session.scalars(statement))
+
+    def confirmed_count(self) -> int:
+        """How many distinct documents a person has set or confirmed the procedure of."""
+        statement = select(func.count(func.distinct(ProcedureCorrection.document_id)))
+        return int(self.session.scalar(statement) or 0)
 
     def confirmed_documents(self) -> list[tuple[Document, str]]:
         """Every corrected document with the procedure its latest correction confirmed (pages loaded)."""

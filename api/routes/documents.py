@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import DispatcherDep, ServicesDep, SessionDep
@@ -104,8 +104,14 @@ def get_document_object(
     response_model=DocumentOut,
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-def put_procedure(document_id: str, body: ProcedureIn, services: ServicesDep) -> dict[str, object]:
-    """Set the document's procedure as a person decided it; audited, and used by the next `sohoa train`."""
+def put_procedure(
+    document_id: str,
+    body: ProcedureIn,
+    services: ServicesDep,
+    dispatcher: DispatcherDep,
+    background: BackgroundTasks,
+) -> dict[str, object]:
+    """Set the document's procedure as a person decided it; audited, and the model retrains when due."""
     try:
         set_procedure(services, document_id, body.procedure, by=body.by)
     except IngestError as exc:
@@ -121,4 +127,6 @@ def put_procedure(document_id: str, body: ProcedureIn, services: ServicesDep) ->
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id}
             )
-        return document_record(document)
+        record = document_record(document)
+    background.add_task(dispatcher.retrain_if_due)
+    return record

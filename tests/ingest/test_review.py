@@ -7,8 +7,9 @@ import pytest
 from classifiers.model import ModelError
 from examples.synth import make_page
 from ingest.errors import IngestError
-from ingest.review import set_procedure, train_model
-from ingest.services import Services
+from ingest.review import retrain_due, retrain_if_due, set_procedure, train_model
+from ingest.services import MODEL_KEY, Services, build_services
+from ingest.settings import Settings
 from storage.models import Document, DocumentStatus, Page
 from storage.repositories import CorrectionRepository, DocumentRepository
 
@@ -89,4 +90,56 @@ def test_after_training_the_model_decides_what_rules_cannot(services: Services) 
     after = services.classifier.classify([unseen])
     assert after.procedure_id == "ket-hon"
     assert after.candidates[0].evidence.startswith("learned model")
-    assert services.settings.effective_model_path.exists()
+    assert services.store.exists(MODEL_KEY)
+
+
+def _confirm_untitled(services: Services, seeds: range) -> None:
+    titles = {"ket-hon": "TỜ KHAI ĐĂNG KÝ KẾT HÔN", "ho-kinh-doanh": "GIẤY ĐỀ NGHỊ ĐĂNG KÝ HỘ KINH DOANH"}
+    for seed in seeds:
+        for procedure, title in titles.items():
+            text = _without_title(make_page(procedure, seed=seed, dpi=72).text, title)
+            document_id = _stored(
+                services, f"{procedure[:3]}{seed}", text, status=DocumentStatus.NEEDS_REVIEW
+            )
+            set_procedure(services, document_id, procedure, by="reviewer")
+
+
+def test_model_retrains_by_itself_after_enough_new_confirmations(settings: Settings) -> None:
+    services = build_services(settings.model_copy(update={"retrain_after_confirmations": 6}))
+    try:
+        _confirm_untitled(services, range(2))
+        assert not retrain_due(services) and retrain_if_due(services) is None  # 4 confirmed: not yet
+        _confirm_untitled(services, range(2, 3))
+        report = retrain_if_due(services)  # 6 confirmed, model trained on 0
+        assert report is not None and report.examples == 6
+        assert services.classifier.model is not None and services.classifier.model.examples == 6
+        _confirm_untitled(services, range(3, 5))
+        assert not retrain_due(services)  # 4 new since the model: not yet
+        _confirm_untitled(services, range(5, 6))
+        assert retrain_due(services)
+    finally:
+        services.close()
+
+
+def test_other_processes_pick_up_a_newly_trained_model(settings: Settings) -> None:
+    """A worker built before training sees the stored model on its next refresh."""
+    trainer = build_services(settings)
+    worker = build_services(settings.model_copy(update={"model_refresh_seconds": 0}))
+    try:
+        _confirm_untitled(trainer, range(4))
+        assert worker.classifier.model is None
+        train_model(trainer)
+        worker.refresh_model()
+        assert worker.classifier.model is not None and worker.classifier.model.examples == 8
+    finally:
+        trainer.close()
+        worker.close()
+
+
+def test_retraining_disabled_with_zero(settings: Settings) -> None:
+    services = build_services(settings.model_copy(update={"retrain_after_confirmations": 0}))
+    try:
+        _confirm_untitled(services, range(4))
+        assert retrain_if_due(services) is None and services.classifier.model is None
+    finally:
+        services.close()
