@@ -53,7 +53,7 @@ class CeleryDispatcher:
     def dispatch(self, document_id: str) -> None:
         from ingest.celery_app import enqueue
 
-        enqueue(self._celery, document_id)
+        enqueue(self._celery, document_id, queue="interactive")
 
     def retrain_if_due(self) -> None:
         from ingest.celery_app import enqueue_retrain

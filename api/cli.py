@@ -219,6 +219,9 @@ def worker_command(
     concurrency: Annotated[
         int | None, typer.Option(help="Worker processes (default: SOHOA_WORKERS).")
     ] = None,
+    queues: Annotated[
+        str, typer.Option(help="Queues to take work from, comma-separated: interactive, bulk.")
+    ] = "interactive,bulk",
 ) -> None:
     """Run a Celery worker (needs SOHOA_BROKER_URL); in embedded mode, process what is still queued."""
     settings = _settings()
@@ -232,10 +235,37 @@ def worker_command(
         finally:
             services.close()
         return
+    from ingest.celery_app import QUEUES, create_celery
+
+    unknown = set(queues.split(",")) - set(QUEUES)
+    if unknown:
+        err.print(f"unknown queue(s) {', '.join(sorted(unknown))}; known: {', '.join(QUEUES)}")
+        raise typer.Exit(EXIT_NOTHING_RAN)
+    celery = create_celery(settings)
+    celery.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency or settings.workers}",
+            f"--queues={queues}",
+        ]
+    )
+
+
+@app.command("beat")
+def beat_command() -> None:
+    """Run the periodic sweep that resends stuck or lost documents (one per installation; needs a broker)."""
+    settings = _settings()
+    if settings.embedded:
+        err.print(
+            "the sweep needs SOHOA_BROKER_URL (embedded mode resumes unfinished work on `sohoa worker`)"
+        )
+        raise typer.Exit(EXIT_NOTHING_RAN)
     from ingest.celery_app import create_celery
 
-    celery = create_celery(settings)
-    celery.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency or settings.workers}"])
+    schedule = settings.data_dir / "celerybeat-schedule"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    create_celery(settings).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
 
 
 @app.command("review")

@@ -1,20 +1,36 @@
-"""Celery wiring for production mode: the app, its configuration and the one thin task.
+"""Celery wiring for production mode: the app, its queues, the thin tasks and the periodic sweep.
 
-The task takes a document id, calls the same `process_document` the embedded pool calls, and returns the
-status. JSON only, late acks, one prefetched task per worker process. Services are built once per worker
-process, on its first task, from the settings the app was created with.
+Tasks take ids and call the same functions the embedded pool calls. JSON only, late acks, a task whose
+worker dies is redelivered (`task_reject_on_worker_lost`), one prefetched task per worker process.
+Unreachable storage or database → the task is retried with exponential backoff and jitter for up to
+`retry_max_seconds`; bad input never is (it fails with a code at once). Two queues: `interactive` for
+counter uploads through the API and `bulk` for imports, so a 50,000-page import does not starve the counter
+(workers take from both in turn; `sohoa worker --queues interactive` dedicates some to the counter).
+Services are built once per worker process, on its first task.
 """
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+from typing import Literal
 
-from ingest.pipeline import process_document
+from celery import Celery, Task
+from celery.exceptions import MaxRetriesExceededError
+from kombu import Queue
+
+from ingest import errors
+from ingest.pipeline import mark_failed, process_document
+from ingest.retry import backoff_seconds, retries_within
 from ingest.services import Services, build_services
 from ingest.settings import Settings
 
+log = logging.getLogger(__name__)
+
 PROCESS_DOCUMENT = "sohoa.process_document"
 RETRAIN_IF_DUE = "sohoa.retrain_if_due"
+SWEEP = "sohoa.sweep"
+QueueName = Literal["interactive", "bulk"]
+QUEUES: tuple[QueueName, ...] = ("interactive", "bulk")
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -29,19 +45,42 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.document_timeout_seconds,
         task_soft_time_limit=max(settings.document_timeout_seconds - 30, 1),
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="bulk",
         broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.document_timeout_seconds + 600},
+        beat_schedule={
+            "sweep": {
+                "task": SWEEP,
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"queue": "bulk"},
+            }
+        },
     )
     services: list[Services] = []
+    max_retries = retries_within(settings.retry_max_seconds, cap=settings.retry_backoff_max_seconds)
 
     def worker_services() -> Services:
         if not services:
             services.append(build_services(settings))
         return services[0]
 
-    @app.task(name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None)
-    def process_document_task(document_id: str) -> str:
-        """Thin task: run the pipeline for one document id and return its final status."""
-        return process_document(worker_services(), document_id).value
+    @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None)
+    def process_document_task(task: Task, document_id: str) -> str:
+        """Thin task: run the pipeline for one document id; retried while storage is unreachable."""
+        try:
+            return process_document(worker_services(), document_id, lease=task.request.id).value
+        except errors.TransientError as exc:
+            attempt = task.request.retries
+            try:
+                raise task.retry(
+                    exc=exc,
+                    countdown=backoff_seconds(attempt, cap=settings.retry_backoff_max_seconds),
+                    max_retries=max_retries,
+                )
+            except MaxRetriesExceededError:
+                message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
+                return mark_failed(worker_services(), document_id, "storage.unavailable", message).value
 
     @app.task(name=RETRAIN_IF_DUE, ignore_result=True)
     def retrain_if_due_task() -> int:
@@ -51,14 +90,30 @@ def create_celery(settings: Settings) -> Celery:
         report = retrain_if_due(worker_services())
         return report.examples if report else 0
 
+    @app.task(name=SWEEP, ignore_result=True)
+    def sweep_task() -> int:
+        """Send documents stuck in processing or queued too long to the workers again."""
+        from ingest.sweep import sweep
+
+        found = sweep(worker_services())
+        for document_id in found.all:
+            enqueue(app, document_id, queue="bulk")
+        if found.all:
+            log.warning(
+                "sweep requeued %d stuck and %d lost documents",
+                len(found.stuck_processing),
+                len(found.lost_queued),
+            )
+        return len(found.all)
+
     return app
 
 
-def enqueue(app: Celery, document_id: str) -> None:
+def enqueue(app: Celery, document_id: str, *, queue: QueueName = "bulk") -> None:
     """Send one document to the workers (call after the intake's commit)."""
-    app.send_task(PROCESS_DOCUMENT, args=[document_id])
+    app.send_task(PROCESS_DOCUMENT, args=[document_id], queue=queue)
 
 
 def enqueue_retrain(app: Celery) -> None:
     """Ask a worker to retrain the model if it is due (after a confirmation)."""
-    app.send_task(RETRAIN_IF_DUE)
+    app.send_task(RETRAIN_IF_DUE, queue="interactive")

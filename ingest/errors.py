@@ -15,6 +15,12 @@ class IngestError(Exception):
             self.code = code
 
 
+class TransientError(IngestError):
+    """Storage or database unreachable for now: the work is retried later, the document is not failed."""
+
+    code = "processing.retry_later"
+
+
 BAD_DOSSIER_CODE = "input.bad_dossier_code"
 NOT_FOUND = "input.not_found"
 ARCHIVE_UNREADABLE = "input.archive_unreadable"
@@ -34,3 +40,14 @@ def error_message(exc: BaseException) -> str:
     """A one-line message for people, never a traceback."""
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return " ".join(str(message).split())[:500]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that go away by themselves: object store or database unreachable, connection lost."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    from storage.errors import StorageUnavailable
+
+    if isinstance(exc, TransientError | StorageUnavailable | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

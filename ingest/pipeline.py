@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
@@ -46,42 +47,70 @@ class Analysis:
     review_reasons: list[str] = field(default_factory=list)
 
 
-def process_document(services: Services, document_id: str) -> DocumentStatus:
-    """Run the whole pipeline for one document and return its final status. Never raises for bad input."""
-    services.refresh_model()
-    claimed = _claim(services, document_id)
-    if claimed is None:
-        with services.db.unit_of_work() as session:
-            document = DocumentRepository(session).get(document_id)
-            return DocumentStatus(document.status) if document else DocumentStatus.FAILED
+def process_document(services: Services, document_id: str, *, lease: str | None = None) -> DocumentStatus:
+    """Run the whole pipeline for one document and return its final status. Never raises for bad input.
+
+    Raises `TransientError` when the object store or database is unreachable: the caller retries later
+    (Celery with backoff) and the document keeps its lease, so the retry resumes it. `lease` names the
+    caller (a Celery task id; None in embedded mode, where the caller owns the machine): a document another
+    task is processing is left alone until its lease is older than the document time limit.
+    """
     try:
+        services.refresh_model()
+        claimed = _claim(services, document_id, lease)
+        if claimed is None:
+            return _current_status(services, document_id)
         analysis = _analyse(services, claimed)
-        status = _record(services, claimed, analysis)
-    except (OcrError, StorageError) as exc:
+        return _record(services, claimed, analysis)
+    except Exception as exc:
+        if errors.is_transient(exc):
+            log.warning("document %s waits for storage: %s", document_id, errors.error_message(exc))
+            raise errors.TransientError(errors.error_message(exc)) from exc
+        return _settle_failure(services, document_id, exc)
+
+
+def _settle_failure(services: Services, document_id: str, exc: Exception) -> DocumentStatus:
+    if isinstance(exc, OcrError | StorageError):
         return _fail(services, document_id, errors.error_code(exc), errors.error_message(exc))
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         return _fail(
             services, document_id, "input.too_large", "the document needs more memory than is available"
         )
-    except Exception as exc:  # a bug must not leave the document stuck in "processing"
-        log.exception("unexpected error on document %s", document_id)
-        return _fail(services, document_id, errors.INTERNAL, f"unexpected error: {errors.error_message(exc)}")
-    return status
+    # A bug must not leave the document stuck in "processing".
+    log.exception("unexpected error on document %s", document_id, exc_info=exc)
+    return _fail(services, document_id, errors.INTERNAL, f"unexpected error: {errors.error_message(exc)}")
 
 
-def _claim(services: Services, document_id: str) -> Document | None:
-    """Move a queued (or interrupted) document to processing; None if it is finished or unknown."""
+def _current_status(services: Services, document_id: str) -> DocumentStatus:
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(document_id)
+        return DocumentStatus(document.status) if document else DocumentStatus.FAILED
+
+
+def _claim(services: Services, document_id: str, lease: str | None) -> Document | None:
+    """Take the processing lease: queued → processing. None if finished, unknown or leased by another task."""
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None or DocumentStatus(document.status).finished:
             return None
+        if document.status == DocumentStatus.PROCESSING and not _may_resume(services, document, lease):
+            return None
         document.status = DocumentStatus.PROCESSING
+        document.claimed_by = lease
         document.attempts += 1
         document.started_at = utcnow()
         document.error_code = document.error_message = None
         session.flush()
         session.expunge(document)
         return document
+
+
+def _may_resume(services: Services, document: Document, lease: str | None) -> bool:
+    """Whether this caller may take over a document already in processing."""
+    if lease is None or document.claimed_by == lease or document.started_at is None:
+        return True
+    started = document.started_at if document.started_at.tzinfo else document.started_at.replace(tzinfo=UTC)
+    return (utcnow() - started).total_seconds() > services.settings.document_timeout_seconds
 
 
 def _analyse(services: Services, document: Document) -> Analysis:
@@ -159,6 +188,12 @@ def _record(services: Services, claimed: Document, analysis: Analysis) -> Docume
         document = repository.get_for_update(claimed.id)
         if document is None:
             raise StorageError(f"document {claimed.id} disappeared while processing")
+        if document.status != DocumentStatus.PROCESSING or document.claimed_by != claimed.claimed_by:
+            # Another task took over after our lease ran out and finished or holds it: its result stands.
+            log.warning(
+                "document %s was taken over by %s; dropping this result", claimed.id, document.claimed_by
+            )
+            return DocumentStatus(document.status)
         if dossier_code and not document.dossier_code:
             DossierRepository(session).ensure(dossier_code)
             document.dossier_code = dossier_code

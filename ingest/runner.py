@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingest import errors
 from ingest.pipeline import mark_failed, process_document
+from ingest.retry import backoff_seconds
 from ingest.services import Services, build_services
 from ingest.settings import Settings
 from storage.models import DocumentStatus
@@ -37,7 +39,23 @@ def _init_worker(settings_json: str) -> None:
 def _run_in_worker(document_id: str) -> str:
     if _worker_services is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker services not initialised")
-    return process_document(_worker_services, document_id).value
+    return _process_with_retries(_worker_services, document_id).value
+
+
+def _process_with_retries(services: Services, document_id: str) -> DocumentStatus:
+    """The pipeline, retried with backoff while storage is unreachable, up to `retry_max_seconds`."""
+    settings = services.settings
+    deadline = time.monotonic() + settings.retry_max_seconds
+    attempt = 0
+    while True:
+        try:
+            return process_document(services, document_id)
+        except errors.TransientError as exc:
+            if time.monotonic() >= deadline:
+                message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
+                return mark_failed(services, document_id, "storage.unavailable", message)
+            time.sleep(backoff_seconds(attempt, cap=settings.retry_backoff_max_seconds))
+            attempt += 1
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_server_side_encryption: bool = Field(default=False, description="Ask S3 to encrypt objects (SSE-S3).")
 
+    retry_max_seconds: float = Field(
+        default=900.0, gt=0, description="How long a document waits for unreachable storage before it fails."
+    )
+    retry_backoff_max_seconds: float = Field(default=60.0, gt=0, description="Longest wait between retries.")
+    sweep_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often `sohoa beat` looks for stuck or lost documents."
+    )
+    requeue_queued_after_seconds: float = Field(
+        default=1800.0, gt=0, description="A document queued this long is sent to the workers again."
+    )
+
     ocr_languages: str = Field(default="vie", description="Tesseract languages, e.g. 'vie' or 'vie+eng'.")
     ocr_dpi: float = Field(default=300.0, ge=72, le=600, description="Resolution PDF pages are rendered at.")
     ocr_timeout_seconds: float = Field(default=180.0, gt=0, description="Limit for one tesseract call.")

@@ -77,6 +77,8 @@ class Document(Base):
     words_key: Mapped[str | None] = mapped_column(Text)
     """TSV of every OCR word with its box and confidence."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """Who holds the processing lease (a Celery task id); a redelivered task of the same id may resume."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
