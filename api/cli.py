@@ -252,6 +252,32 @@ def worker_command(
     )
 
 
+@app.command("ping")
+def ping_command(
+    self_only: Annotated[
+        bool, typer.Option("--self", help="Only this host's worker (a container health check).")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for answers.")] = 5.0,
+) -> None:
+    """Ask the Celery workers whether they are alive; exit 0 if at least one (or this host's) answers."""
+    import socket
+
+    settings = _settings()
+    if settings.embedded:
+        err.print("no broker configured (SOHOA_BROKER_URL): embedded mode has no separate workers")
+        raise typer.Exit(EXIT_NOTHING_RAN)
+    from ingest.celery_app import create_celery
+
+    destination = [f"celery@{socket.gethostname()}"] if self_only else None
+    answers = create_celery(settings).control.ping(timeout=timeout, destination=destination)
+    for answer in answers:
+        for name in answer:
+            out.print(f"{name}: ok")
+    if not answers:
+        err.print("no worker answered")
+        raise typer.Exit(EXIT_INFRASTRUCTURE)
+
+
 @app.command("beat")
 def beat_command() -> None:
     """Run the periodic sweep that resends stuck or lost documents (one per installation; needs a broker)."""
