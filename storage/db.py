@@ -1,4 +1,4 @@
-"""Database engine and sessions: SQLite (embedded) or PostgreSQL, same models."""
+"""Database engine and sessions: SQLite (embedded) or PostgreSQL, same models, schema kept by Alembic."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageUnavailable
-from storage.models import Base
+from storage.migrations import alembic_config, head_revision
+from storage.migrations.legacy import adopt_legacy_schema
+
+MIGRATION_LOCK_KEY = 0x736F686F61_6462
+"""PostgreSQL advisory lock ("sohoadb") held while one process migrates; the others wait, then see it done."""
 
 
 def normalise_url(url: str) -> str:
@@ -56,17 +62,78 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_database(url: str, *, create_tables: bool = True) -> Database:
-    """Connect, make sure the tables exist, and return the `Database`."""
+def make_engine(url: str) -> Engine:
+    """An engine for this URL: SQLite with WAL, foreign keys and a busy timeout; others with pre-ping."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_database(url: str, *, create_tables: bool = True) -> Database:
+    """Connect, bring the schema up to date (unless told not to), and return the `Database`."""
+    engine = make_engine(url)
     if create_tables:
-        try:
-            Base.metadata.create_all(engine)
-        except OperationalError as exc:
-            raise StorageUnavailable(f"cannot reach the database: {exc.orig}") from exc
+        upgrade_database(engine)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def upgrade_database(target: str | Engine | Connection, *, revision: str = "head") -> None:
+    """Migrate to `revision`, first stamping a database `create_all` made before migrations existed.
+
+    Safe to call from several processes at once: they take turns (advisory lock on PostgreSQL, write lock
+    on SQLite) and the later ones find nothing left to do. A given Connection is migrated inside its own
+    transaction, which the caller commits; an engine or URL gets a transaction committed here.
+    """
+    if isinstance(target, Connection):
+        _upgrade_on(target, revision)
+        return
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.begin() as connection:
+            _upgrade_on(connection, revision)
+    except OperationalError as exc:
+        raise StorageUnavailable(f"cannot reach or migrate the database: {exc.orig}") from exc
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def current_revision(target: str | Engine | Connection) -> str | None:
+    """The migration the database is at, or None for an empty (or pre-migration) database."""
+    if isinstance(target, Connection):
+        return _revision_on(target)
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.connect() as connection:
+            return _revision_on(connection)
+    except OperationalError as exc:
+        raise StorageUnavailable(f"cannot reach the database: {exc.orig}") from exc
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def _upgrade_on(connection: Connection, revision: str) -> None:
+    if revision == "head" and _revision_on(connection) == head_revision():
+        return  # the usual start-up: nothing to do, so no lock to wait for
+    _take_migration_lock(connection)
+    adopt_legacy_schema(connection)
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _revision_on(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _take_migration_lock(connection: Connection) -> None:
+    """Serialise migrations across processes until this transaction ends."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            # sqlite3 opens transactions lazily (not for DDL); take the write lock before reading the version.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -10,6 +10,8 @@ import pytest
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 
+pytest_plugins = ["tests.fixtures_pg"]
+
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = REPO.parent / "shared" / "testdata"
 

@@ -1,0 +1,42 @@
+"""Alembic migrations of the metadata database, shipped inside the package and run without an alembic.ini.
+
+Public pieces: `alembic_config` (the configuration `storage.db` runs upgrades with), `include_name`
+(what autogenerate compares: the ORM tables, not the search objects) and `legacy.adopt_legacy_schema`
+(databases made by `create_all` before migrations existed).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+SCRIPT_LOCATION = Path(__file__).resolve().parent
+"""Folder holding env.py, script.py.mako and versions/."""
+
+SEARCH_TABLE_PREFIX = "search_text"
+"""Full-text search objects (PostgreSQL `search_text`, SQLite `search_text` + `search_text_fts*`): made
+by migration 0002 with dialect-specific DDL, so they are not ORM models and autogenerate must skip them."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """A configuration pointing at these migrations; with a connection, env.py migrates on it."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Autogenerate filter: skip the search tables (their indexes and triggers go with them)."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE_PREFIX))

@@ -1,0 +1,217 @@
+"""Alembic migrations on real SQLite and PostgreSQL: schema equals the models, reruns, legacy data, races."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from storage.db import create_database, current_revision, make_engine, upgrade_database
+from storage.errors import StorageUnavailable
+from storage.migrations import alembic_config, include_name
+from storage.models import Base, Document, Page
+from storage.search import index_document, search_documents
+from tests import fixtures_pg
+
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with nothing in it yet, on each dialect."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sohoa.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+def schema_diff(url: str) -> list[Any]:
+    """What autogenerate would change to make the database match the models (search tables ignored)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"include_name": include_name, "compare_type": True}
+            )
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _document(document_id: str, **fields: Any) -> Document:
+    return Document(
+        id=document_id,
+        source=f"{document_id}.tif",
+        sha256=document_id * 64,
+        size_bytes=3,
+        original_key=f"inbox/{document_id}/original.tif",
+        **fields,
+    )
+
+
+def test_head_is_the_search_revision() -> None:
+    assert HEAD == "0002"
+
+
+def test_fresh_database_is_migrated_to_head_and_matches_the_models(empty_url: str) -> None:
+    assert current_revision(empty_url) is None
+    upgrade_database(empty_url)
+    assert current_revision(empty_url) == HEAD
+    assert {"dossiers", "documents", "pages", "procedure_corrections", "search_text"} <= table_names(
+        empty_url
+    )
+    assert schema_diff(empty_url) == []
+
+
+def test_the_comparison_does_see_differences(empty_url: str) -> None:
+    upgrade_database(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_documents_status"))
+    engine.dispose()
+    [difference] = schema_diff(empty_url)
+    assert difference[0] == "add_index" and difference[1].name == "ix_documents_status"
+
+
+def test_upgrading_twice_changes_nothing(empty_url: str) -> None:
+    first = create_database(empty_url)
+    with first.unit_of_work() as session:
+        session.add(_document("a"))
+    first.dispose()
+    tables = table_names(empty_url)
+    second = create_database(empty_url)
+    upgrade_database(second.engine)
+    with second.unit_of_work() as session:
+        assert session.get(Document, "a") is not None
+        versions = session.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    second.dispose()
+    assert versions == [HEAD]
+    assert table_names(empty_url) == tables
+
+
+def test_downgrade_to_nothing_and_back(empty_url: str) -> None:
+    upgrade_database(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert table_names(empty_url) <= {"alembic_version"}
+    upgrade_database(engine)
+    engine.dispose()
+    assert current_revision(empty_url) == HEAD
+    assert schema_diff(empty_url) == []
+
+
+def test_a_create_all_database_is_stamped_and_upgraded_keeping_its_data(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    Base.metadata.create_all(engine)  # what create_database did before migrations
+    legacy = create_database(empty_url, create_tables=False)
+    with legacy.unit_of_work() as session:
+        document = _document("a", fields=[{"kind": "cccd", "value": "001203004567"}])
+        document.pages.append(Page(number=1, text="GIẤY KHAI SINH", text_source="ocr"))
+        session.add(document)
+    legacy.dispose()
+    engine.dispose()
+    assert current_revision(empty_url) is None
+
+    db = create_database(empty_url)
+    assert current_revision(db.engine) == HEAD
+    with db.unit_of_work() as session:
+        document = session.get(Document, "a")
+        assert document is not None
+        assert document.fields == [{"kind": "cccd", "value": "001203004567"}]
+        assert [page.text for page in document.pages] == ["GIẤY KHAI SINH"]
+        index_document(session, "a", document.pages[0].text)
+    with db.unit_of_work() as session:
+        assert [hit.document_id for hit in search_documents(session, "giay khai sinh")] == ["a"]
+    db.dispose()
+    assert schema_diff(empty_url) == []
+
+
+def test_a_database_from_an_older_release_gets_the_columns_it_missed(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    tables = [Base.metadata.tables[name] for name in ("dossiers", "documents", "pages")]
+    Base.metadata.create_all(engine, tables=tables)
+    with engine.begin() as connection:
+        for column in ("words_key", "fields", "claimed_by"):
+            connection.execute(text(f"ALTER TABLE documents DROP COLUMN {column}"))
+        connection.execute(
+            text(
+                "INSERT INTO documents (id, source, sha256, size_bytes, status, review_reasons,"
+                " procedure_candidates, original_key, attempts, created_at, updated_at)"
+                " VALUES ('old', 'old.tif', :sha, 3, 'done', '[]', '[]', 'inbox/old/original.tif', 1,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"sha": "0" * 64},
+        )
+    engine.dispose()
+
+    db = create_database(empty_url)
+    with db.unit_of_work() as session:
+        document = session.get(Document, "old")
+        assert document is not None
+        assert (document.fields, document.words_key, document.claimed_by) == ([], None, None)
+    db.dispose()
+    assert current_revision(empty_url) == HEAD
+    assert schema_diff(empty_url) == []
+
+
+def _migrate_in_child(url: str, barrier: Any, results: Any) -> None:
+    """One worker process starting up: build the database as the services do, report the outcome."""
+    try:
+        barrier.wait(timeout=60)
+        db = create_database(url)
+        results.put(("ok", current_revision(db.engine)))
+        db.dispose()
+    except BaseException as exc:
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_four_processes_migrating_one_fresh_database_at_once(empty_url: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    results = context.Queue()
+    processes = [
+        context.Process(target=_migrate_in_child, args=(empty_url, barrier, results)) for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    assert outcomes == [("ok", HEAD)] * 4
+    engine = make_engine(empty_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
+    engine.dispose()
+    assert schema_diff(empty_url) == []
+
+
+def test_an_unreachable_database_is_storage_unavailable() -> None:
+    with pytest.raises(StorageUnavailable) as caught:
+        create_database("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
+    assert caught.value.code == "storage.unavailable"
+
+
+def test_the_session_database_is_ready_to_migrate(postgres_url: str) -> None:
+    upgrade_database(postgres_url)
+    assert current_revision(postgres_url) == HEAD
+
+
+def test_no_postgresql_server_fails_saying_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fixtures_pg.ADMIN_URL_VARIABLE, "postgresql://postgres@127.0.0.1:1/postgres")
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)PostgreSQL is not reachable.*start one"):
+        fixtures_pg.connect_admin()
