@@ -58,8 +58,27 @@ class Services:
 
 
 def build_store(settings: Settings) -> ObjectStore:
-    """The object store the settings select (local folder in embedded mode)."""
-    return LocalObjectStore(settings.objects_dir)
+    """The object store the settings select: S3 when `s3_endpoint` is set, else the local folder."""
+    if not settings.s3_endpoint:
+        return LocalObjectStore(settings.objects_dir)
+    from storage.s3 import S3ObjectStore
+
+    if not settings.s3_access_key or not settings.s3_secret_key:
+        raise StorageError(
+            "SOHOA_S3_ENDPOINT is set: SOHOA_S3_ACCESS_KEY and SOHOA_S3_SECRET_KEY are needed too",
+            code="storage.invalid_config",
+        )
+    store = S3ObjectStore(
+        settings.s3_endpoint,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        bucket=settings.s3_bucket,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        server_side_encryption=settings.s3_server_side_encryption,
+    )
+    store.ensure_bucket()
+    return store
 
 
 def load_model(store: ObjectStore) -> ProcedureModel | None:

@@ -58,6 +58,10 @@ class ObjectStore(Protocol):
         """Remove an object; absent keys are not an error."""
         ...
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with `prefix` (a plain string prefix), for migration and audits."""
+        ...
+
 
 def check_key(key: str) -> str:
     """Refuse keys that could escape the store or confuse S3 (.., absolute, odd characters)."""
@@ -138,6 +142,18 @@ class LocalObjectStore:
                 parent.rmdir()
             except OSError:
                 break
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Keys under the root, folder by folder in sorted order; temporaries are never listed."""
+        folder, _, _ = prefix.rpartition("/")
+        start = self._path(folder) if folder else self.root
+        for directory, subfolders, files in os.walk(start):
+            subfolders.sort()
+            base = Path(directory).relative_to(self.root)
+            for name in sorted(files):
+                key = (base / name).as_posix()
+                if key.startswith(prefix) and _SAFE_KEY.match(key):
+                    yield key
 
     @contextmanager
     def _atomic_writer(self, key: str) -> Iterator[BinaryIO]:
