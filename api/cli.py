@@ -177,6 +177,84 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The metadata database.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade_command() -> None:
+    """Bring the database schema up to the latest migration (SQLite or PostgreSQL); safe to rerun."""
+    from storage.db import current_revision, upgrade_database
+
+    settings = _settings()
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        before = current_revision(url)
+        upgrade_database(url)
+        after = current_revision(url)
+    except StorageError as exc:
+        err.print(f"[red]{exc.code}:[/red] {exc.message}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    if before == after:
+        out.print(f"database already at {after}")
+    else:
+        out.print(f"database migrated from {before or 'empty'} to {after}")
+
+
+@db_app.command("reindex")
+def db_reindex_command() -> None:
+    """Rebuild the full-text index from every processed document's page texts (after an upgrade)."""
+    from storage.search import index_document
+
+    services = _services(_settings())
+    count = 0
+    try:
+        with services.db.unit_of_work() as session:
+            for document in DocumentRepository(session).iter_all():
+                if document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW):
+                    index_document(session, document.id, "\n".join(p.text for p in document.pages))
+                    count += 1
+    finally:
+        services.close()
+    out.print(f"indexed {count} documents")
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help='Words (all must match) or "a phrase"; tone marks optional.')],
+    limit: Annotated[int, typer.Option(help="Most hits to show.")] = 20,
+) -> None:
+    """Find documents by the words in their text; "giay khai sinh" finds "GIẤY KHAI SINH"."""
+    from storage.search import search_documents
+
+    services = _services(_settings())
+    try:
+        table = Table(title=f"documents matching {query!r}")
+        for column in ("id", "file", "dossier", "procedure", "snippet"):
+            table.add_column(column, overflow="fold")
+        with services.db.unit_of_work() as session:
+            repository = DocumentRepository(session)
+            hits = search_documents(session, query, limit=limit)
+            for hit in hits:
+                document = repository.get(hit.document_id)
+                if document is not None:
+                    table.add_row(
+                        document.id,
+                        document.source,
+                        document.dossier_code or "-",
+                        document.procedure_id or "-",
+                        hit.snippet,
+                    )
+        if not hits:
+            err.print("no document matches")
+            raise typer.Exit(EXIT_NOTHING_RAN)
+        out.print(table)
+    finally:
+        services.close()
+
+
 @app.command("export")
 def export_command(
     output: Annotated[

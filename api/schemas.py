@@ -97,3 +97,22 @@ class HealthOut(BaseModel):
 
     status: Literal["ok"]
     mode: Literal["embedded", "production"]
+
+
+class SearchHitOut(BaseModel):
+    """One document matching a search, best first."""
+
+    id: str
+    rank: float = Field(description="Relevance; only comparable within one search.")
+    snippet: str = Field(description="Words around the first match, from the document's text.")
+    source: str
+    status: Literal["queued", "processing", "done", "needs_review", "failed"]
+    dossier: str | None
+    procedure: str | None
+
+
+class SearchOut(BaseModel):
+    """A page of search results."""
+
+    query: str
+    hits: list[SearchHitOut]

@@ -12,10 +12,12 @@ Services are built once per worker process, on its first task.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Literal
 
 from celery import Celery, Task
 from celery.exceptions import MaxRetriesExceededError
+from celery.signals import worker_process_init
 from kombu import Queue
 
 from ingest import errors
@@ -31,6 +33,15 @@ RETRAIN_IF_DUE = "sohoa.retrain_if_due"
 SWEEP = "sohoa.sweep"
 QueueName = Literal["interactive", "bulk"]
 QUEUES: tuple[QueueName, ...] = ("interactive", "bulk")
+
+
+@worker_process_init.connect
+def _one_thread_per_process(**_: object) -> None:
+    """Celery's processes are the parallelism: tesseract and OpenCV must not each start a thread per core."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2
+
+    cv2.setNumThreads(1)
 
 
 def create_celery(settings: Settings) -> Celery:

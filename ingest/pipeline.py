@@ -26,6 +26,7 @@ from ocr.searchable_pdf import build_searchable_pdf, image_source_pdf
 from storage.errors import StorageError
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository, DossierRepository
+from storage.search import index_document
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def _record(services: Services, claimed: Document, analysis: Analysis) -> Docume
         )
         document.original_key = target_original
         document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key
+        index_document(session, document.id, "\n".join(p.text for p in analysis.pages))
         document.status = status
         document.finished_at = utcnow()
     if target_original != claimed.original_key:

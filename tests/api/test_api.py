@@ -58,6 +58,15 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     assert dossier.status_code == 200
     assert [d["id"] for d in dossier.json()["documents"]] == [document_id]
 
+    search = client.get("/api/v1/search", params={"q": "giay tiep nhan ho so"}).json()  # no tone marks
+    assert [hit["id"] for hit in search["hits"]] == [document_id]
+    assert (
+        search["hits"][0]["dossier"] == spec.dossier_code
+        and "TIẾP NHẬN" in search["hits"][0]["snippet"].upper()
+    )
+    assert client.get("/api/v1/search", params={"q": "khong co chu nay"}).json()["hits"] == []
+    assert client.get("/api/v1/search", params={"q": '"); DROP TABLE documents; --'}).status_code == 200
+
     again = client.post("/api/v1/documents", files={"file": ("copy.jpg", path.read_bytes(), "image/jpeg")})
     assert again.json() == {"id": document_id, "status": "done", "duplicate": True}
 

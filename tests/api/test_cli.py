@@ -131,3 +131,22 @@ def test_review_lists_and_corrects_and_train_says_what_it_needs(imported) -> Non
     assert refused.returncode == 2 and "procedure.unknown_id" in refused.stderr
     too_few = _sohoa(data, "train")
     assert too_few.returncode == 2 and "model.invalid" in too_few.stderr
+
+
+def test_search_finds_text_without_tone_marks_and_reindex_rebuilds(imported) -> None:
+    _scans, data, _result = imported
+    found = _sohoa(data, "search", "thay doi thong tin cu tru")  # CT01's title, typed without tone marks
+    assert found.returncode == 0, found.stderr
+    assert "tam-tru-xoay-90.png" in found.stdout
+    missing = _sohoa(data, "search", "zzqx không có")
+    assert missing.returncode == 2 and "no document matches" in missing.stderr
+    reindexed = _sohoa(data, "db", "reindex")
+    assert reindexed.returncode == 0 and "indexed" in reindexed.stdout
+    assert "tam-tru-xoay-90.png" in _sohoa(data, "search", "THAY ĐỔI").stdout
+
+
+def test_db_upgrade_reports_and_is_idempotent(tmp_path: Path) -> None:
+    first = _sohoa(tmp_path / "data", "db", "upgrade")
+    assert first.returncode == 0 and "migrated from empty to" in first.stdout, first.stderr
+    again = _sohoa(tmp_path / "data", "db", "upgrade")
+    assert again.returncode == 0 and "already at" in again.stdout
