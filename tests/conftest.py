@@ -10,7 +10,7 @@ import pytest
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 
-pytest_plugins = ["tests.fixtures_pg", "tests.fixtures_s3"]
+pytest_plugins = ["tests.fixtures_pg", "tests.fixtures_s3", "tests.production"]
 
 REPO = Path(__file__).resolve().parent.parent
 TESTDATA = REPO.parent / "shared" / "testdata"

@@ -62,20 +62,23 @@ def drop_database(admin: psycopg.Connection, name: str) -> None:
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_admin() -> Iterator[psycopg.Connection]:
-    """One admin connection for creating and dropping the session's databases."""
+    """An admin connection for creating and dropping databases, new per test (connecting takes ~5 ms):
+    a test that restarts the server must not leave later tests a dead connection."""
     admin = connect_admin()
     yield admin
     admin.close()
 
 
 @pytest.fixture(scope="session")
-def postgres_url(postgres_admin: psycopg.Connection) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """A fresh database shared by the whole session (tests must not rely on it being empty)."""
-    name = create_database(postgres_admin)
+    with connect_admin() as admin:
+        name = create_database(admin)
     yield database_url(name)
-    drop_database(postgres_admin, name)
+    with connect_admin() as admin:
+        drop_database(admin, name)
 
 
 @pytest.fixture

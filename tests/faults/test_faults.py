@@ -1,0 +1,224 @@
+"""Fault tests on real servers: workers killed, S3 gone for 20 s, PostgreSQL restarted, many clients at once.
+
+Each test runs real `sohoa worker` processes against PostgreSQL, Redis and SeaweedFS, breaks something in
+the middle of the work, and then checks that every document ended exactly once: status, attempts, page rows
+and the objects in the bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import func, select
+
+from examples.synth import make_corpus
+from ingest.celery_app import create_celery, enqueue
+from ingest.intake import intake
+from ingest.services import Services
+from storage.models import Document, DocumentStatus, Page
+from storage.repositories import DocumentRepository
+from tests.production import SOHOA, Workers, settings_env, wait_until_finished
+
+pytestmark = pytest.mark.faults
+
+DERIVED = {"original", "searchable.pdf", "text.txt", "words.tsv"}
+
+
+def _scans(count: int, seed: int) -> list[bytes]:
+    """Distinct one-page JPEG scans (300 dpi A4, mildly degraded)."""
+    files = []
+    for page in make_corpus(count, seed=seed, dpi=200):
+        buffer = io.BytesIO()
+        page.image.save(buffer, format="JPEG", quality=85, dpi=(200, 200))
+        files.append(buffer.getvalue())
+    return files
+
+
+def _multipage_tiff(pages: int, seed: int) -> bytes:
+    images = [page.image.convert("L") for page in make_corpus(pages, seed=seed, dpi=300)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="TIFF", save_all=True, append_images=images[1:], dpi=(300, 300))
+    return buffer.getvalue()
+
+
+def _object_names(services: Services, document: Document) -> set[str]:
+    """The objects stored for a document, by file name (original.* counted as "original")."""
+    prefix = document.original_key.rsplit("/", 1)[0] + "/"
+    names = {key.rsplit("/", 1)[1] for key in services.store.keys(prefix)}
+    return {"original" if name.startswith("original.") else name for name in names}
+
+
+def _assert_done_once(services: Services, ids: list[str]) -> None:
+    """Every document done or needing review, with its pages once and exactly its four objects."""
+    with services.db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == len(ids)
+        repository = DocumentRepository(session)
+        for document_id in ids:
+            document = repository.get(document_id)
+            assert document is not None
+            assert document.status in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), (
+                document_id,
+                document.status,
+                document.error_code,
+                document.error_message,
+            )
+            pages = session.scalar(
+                select(func.count()).select_from(Page).where(Page.document_id == document_id)
+            )
+            assert pages == document.page_count
+            assert _object_names(services, document) == DERIVED
+            assert services.store.sha256_of(document.original_key) == document.sha256
+    stored = [*services.store.keys("inbox/"), *services.store.keys("dossiers/")]
+    assert len(stored) == len(DERIVED) * len(ids), "no object left over from an interrupted attempt"
+
+
+def _wait_for_status(services: Services, document_id: str, status: DocumentStatus, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with services.db.unit_of_work() as session:
+            document = DocumentRepository(session).get(document_id)
+            if document is not None and document.status == status:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{document_id} never reached {status}")
+
+
+def test_worker_killed_mid_page_redoes_the_page_and_finishes_once(
+    production_services: Services, workers: Workers
+) -> None:
+    worker = workers.start(concurrency=1)
+    app = create_celery(production_services.settings)
+    document_id = intake(
+        production_services, _multipage_tiff(3, seed=11), source="three-pages.tif"
+    ).document_id
+    enqueue(app, document_id)
+    _wait_for_status(production_services, document_id, DocumentStatus.PROCESSING, timeout=60)
+    time.sleep(1.5)  # inside the first or second page's OCR
+    children = workers.children(worker)
+    assert children, "the worker has no pool process"
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+    statuses = wait_until_finished(production_services, [document_id], timeout=240)
+    assert statuses[document_id] in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), workers.log()
+    with production_services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(document_id)
+        assert document is not None and document.attempts == 2, "killed once, redone once"
+        assert document.page_count == 3
+    _assert_done_once(production_services, [document_id])
+
+
+def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
+    production_services: Services, workers: Workers, s3_server: Any
+) -> None:
+    workers.start(concurrency=2)
+    app = create_celery(production_services.settings)
+    ids = [
+        intake(production_services, data, source=f"s3-{i}.jpg").document_id
+        for i, data in enumerate(_scans(8, 3))
+    ]
+    for document_id in ids:
+        enqueue(app, document_id)
+    _wait_for_status(production_services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    s3_server.stop()
+    try:
+        time.sleep(20)
+    finally:
+        s3_server.start()
+    statuses = wait_until_finished(production_services, ids, timeout=600)
+    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log()
+    assert "waits for storage" in workers.log(tail=None), (
+        "the outage was not noticed: the test proved nothing"
+    )
+    _assert_done_once(production_services, ids)
+
+
+def test_postgresql_restarted_during_a_batch_loses_nothing(
+    production_services: Services, workers: Workers
+) -> None:
+    workers.start(concurrency=2)
+    app = create_celery(production_services.settings)
+    ids = [
+        intake(production_services, data, source=f"pg-{i}.jpg").document_id
+        for i, data in enumerate(_scans(8, 4))
+    ]
+    for document_id in ids:
+        enqueue(app, document_id)
+    _wait_for_status(production_services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    restart = subprocess.run(
+        ["pg_ctlcluster", "15", "main", "restart"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert restart.returncode == 0, restart.stderr
+    statuses = wait_until_finished(production_services, ids, timeout=600)
+    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log()
+    _assert_done_once(production_services, ids)
+
+
+def _small_scan(number: int) -> bytes:
+    """A small distinct page: a few lines of Vietnamese with the document's number."""
+    image = Image.new("L", (900, 260), 250)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 28)
+    draw.text((30, 40), f"GIẤY BIÊN NHẬN SỐ {number:04d}", fill=10, font=font)
+    draw.text((30, 120), f"Người nộp: Nguyễn Văn {number}", fill=10, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(200, 200))
+    return buffer.getvalue()
+
+
+def test_200_documents_from_8_clients_all_done_counts_exact(
+    production_services: Services, workers: Workers, tmp_path: Path
+) -> None:
+    workers.start(concurrency=2)
+    settings = production_services.settings
+    port = 18000 + os.getpid() % 1000
+    log = (tmp_path / "api.log").open("wb")
+    api = subprocess.Popen(
+        [str(SOHOA), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, **settings_env(settings)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and api.poll() is None, (tmp_path / "api.log").read_text()
+            time.sleep(0.3)
+
+        def client(number: int) -> list[str]:
+            ids = []
+            with httpx.Client(base_url=base, timeout=60) as http:
+                for i in range(25):
+                    n = number * 25 + i
+                    response = http.post(
+                        "/api/v1/documents", files={"file": (f"doc-{n}.png", _small_scan(n), "image/png")}
+                    )
+                    assert response.status_code == 202, response.text
+                    ids.append(response.json()["id"])
+            return ids
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            ids = [i for batch in pool.map(client, range(8)) for i in batch]
+        assert len(ids) == len(set(ids)) == 200
+        statuses = wait_until_finished(production_services, ids, timeout=900)
+        assert sum(s != DocumentStatus.FAILED for s in statuses.values()) == 200, workers.log()
+        _assert_done_once(production_services, ids)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)

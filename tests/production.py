@@ -1,0 +1,169 @@
+"""Pytest plugin: production mode on real servers — PostgreSQL, Redis, SeaweedFS S3 and real worker processes.
+
+`production_settings` gives settings pointing at a fresh PostgreSQL database, an empty Redis database used
+as the broker, and a fresh S3 bucket on the session's SeaweedFS. `Workers` starts `sohoa worker` processes
+with those settings (the same command operators run) and stops them at the end of the test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+
+from ingest.celery_app import create_celery
+from ingest.services import Services, build_services
+from ingest.settings import Settings, load_settings
+from storage.models import DocumentStatus
+from storage.repositories import DocumentRepository
+from tests.fixtures_pg import connect_admin, create_database, database_url, drop_database
+
+REDIS_URL = os.environ.get("SOHOA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+BROKER_DB = 13
+SOHOA = Path(sys.executable).parent / "sohoa"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as the SOHOA_* environment a worker or API subprocess reads."""
+    values = settings.model_dump(exclude_none=True)
+    return {f"SOHOA_{name.upper()}": str(value) for name, value in values.items()}
+
+
+@pytest.fixture
+def production_settings(
+    tmp_path: Path, postgres_admin: psycopg.Connection, s3_server: Any
+) -> Iterator[Settings]:
+    """Settings for production mode: PostgreSQL, a Redis broker (emptied), SeaweedFS S3 (a new bucket)."""
+    client = redis.Redis.from_url(f"{REDIS_URL}/{BROKER_DB}")
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start it: `service redis-server start`")
+    name = create_database(postgres_admin)
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url(name),
+        broker_url=f"{REDIS_URL}/{BROKER_DB}",
+        s3_endpoint=s3_server.endpoint,
+        s3_access_key=s3_server.access_key,
+        s3_secret_key=s3_server.secret_key,
+        s3_bucket=f"faults-{os.urandom(4).hex()}",
+        s3_secure=False,
+        workers=2,
+        retry_backoff_max_seconds=4.0,
+        document_timeout_seconds=600.0,
+    )
+    yield settings
+    client.flushdb()
+    with connect_admin() as admin:  # a fault test may have restarted the server since
+        drop_database(admin, name)
+
+
+class Workers:
+    """`sohoa worker` processes started for one test; their output goes to a log file for failures."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, concurrency: int = 1, queues: str = "interactive,bulk") -> subprocess.Popen[bytes]:
+        """Start one worker and wait until it answers a ping."""
+        index = len(self.processes)
+        log = (self.log_dir / f"worker-{index}.log").open("wb")
+        env = {**os.environ, **settings_env(self.settings), "OMP_THREAD_LIMIT": "1"}
+        process = subprocess.Popen(
+            [str(SOHOA), "worker", f"--concurrency={concurrency}", f"--queues={queues}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        app = create_celery(self.settings)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the worker exited: {self.log(index)}")
+            if app.control.ping(timeout=1.0):
+                return process
+        raise RuntimeError(f"the worker did not answer within 60 s: {self.log(index)}")
+
+    def log(self, index: int = 0, *, tail: int | None = 6000) -> str:
+        """A worker's output (its last `tail` characters; all of it with tail=None)."""
+        path = self.log_dir / f"worker-{index}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text if tail is None else text[-tail:]
+
+    def children(self, process: subprocess.Popen[bytes]) -> list[int]:
+        """The pool processes of a worker (the ones that run tasks)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == process.pid:
+                    found.append(int(entry.name))
+        return found
+
+    def stop(self) -> None:
+        """Stop every worker: a warm shutdown, then SIGKILL for any that hangs."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def workers(production_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
+    """Start workers with `workers.start()`; all are stopped after the test."""
+    started = Workers(production_settings, tmp_path)
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def production_services(production_settings: Settings) -> Iterator[Services]:
+    """This process's services on the production servers (for intake and checks)."""
+    services = build_services(production_settings)
+    yield services
+    services.close()
+
+
+def wait_until_finished(services: Services, ids: list[str], *, timeout: float) -> dict[str, DocumentStatus]:
+    """Poll until every document is finished; survives the database going away for a while."""
+    deadline = time.monotonic() + timeout
+    statuses: dict[str, DocumentStatus] = {}
+    while time.monotonic() < deadline:
+        try:
+            with services.db.unit_of_work() as session:
+                repository = DocumentRepository(session)
+                for document_id in ids:
+                    document = repository.get(document_id)
+                    statuses[document_id] = (
+                        DocumentStatus(document.status) if document else DocumentStatus.FAILED
+                    )
+        except Exception:  # the database restarting: try again
+            time.sleep(1)
+            continue
+        if all(status.finished for status in statuses.values()) and len(statuses) == len(ids):
+            return statuses
+        time.sleep(0.5)
+    unfinished = {k: v for k, v in statuses.items() if not v.finished}
+    raise AssertionError(f"{len(unfinished)} documents unfinished after {timeout:.0f} s: {unfinished}")
