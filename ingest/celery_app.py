@@ -21,6 +21,7 @@ from celery.signals import worker_process_init
 from kombu import Queue
 
 from ingest import errors
+from ingest.pagework import finish_fanned_out, process_one_page, start_fan_out
 from ingest.pipeline import mark_failed, process_document
 from ingest.retry import backoff_seconds, retries_within
 from ingest.services import Services, build_services
@@ -29,6 +30,8 @@ from ingest.settings import Settings
 log = logging.getLogger(__name__)
 
 PROCESS_DOCUMENT = "sohoa.process_document"
+PROCESS_PAGE = "sohoa.process_page"
+FINISH_DOCUMENT = "sohoa.finish_document"
 RETRAIN_IF_DUE = "sohoa.retrain_if_due"
 SWEEP = "sohoa.sweep"
 QueueName = Literal["interactive", "bulk"]
@@ -76,22 +79,61 @@ def create_celery(settings: Settings) -> Celery:
             services.append(build_services(settings))
         return services[0]
 
+    def retry_or_fail(task: Task, document_id: str, exc: errors.TransientError) -> str:
+        """Retry the task later (backoff with jitter); after `retry_max_seconds` fail the document."""
+        try:
+            raise task.retry(
+                exc=exc,
+                countdown=backoff_seconds(task.request.retries, cap=settings.retry_backoff_max_seconds),
+                max_retries=max_retries,
+            )
+        except MaxRetriesExceededError:
+            message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
+            return mark_failed(worker_services(), document_id, "storage.unavailable", message).value
+
     @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None)
     def process_document_task(task: Task, document_id: str) -> str:
-        """Thin task: run the pipeline for one document id; retried while storage is unreachable."""
+        """Thin task: one document, split into page tasks when long; retried while storage is unreachable."""
+        queue = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
+        queue = queue if queue in QUEUES else "bulk"
         try:
+            fanned = start_fan_out(
+                worker_services(),
+                document_id,
+                task.request.id,
+                send_page=lambda number: app.send_task(PROCESS_PAGE, args=[document_id, number], queue=queue),
+                send_finish=lambda: app.send_task(FINISH_DOCUMENT, args=[document_id], queue=queue),
+            )
+            if fanned is not None:
+                return fanned.value
             return process_document(worker_services(), document_id, lease=task.request.id).value
         except errors.TransientError as exc:
-            attempt = task.request.retries
-            try:
-                raise task.retry(
-                    exc=exc,
-                    countdown=backoff_seconds(attempt, cap=settings.retry_backoff_max_seconds),
-                    max_retries=max_retries,
-                )
-            except MaxRetriesExceededError:
-                message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
-                return mark_failed(worker_services(), document_id, "storage.unavailable", message).value
+            return retry_or_fail(task, document_id, exc)
+
+    @app.task(
+        bind=True,
+        name=PROCESS_PAGE,
+        ignore_result=True,
+        time_limit=settings.page_timeout_seconds,
+        soft_time_limit=max(settings.page_timeout_seconds - 30, 1),
+    )
+    def process_page_task(task: Task, document_id: str, number: int) -> str:
+        """Thin task: read one page of a fanned-out document; the last page sends the finishing task."""
+        try:
+            if process_one_page(worker_services(), document_id, number):
+                queue = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
+                app.send_task(FINISH_DOCUMENT, args=[document_id], queue=queue if queue in QUEUES else "bulk")
+            return "read"
+        except errors.TransientError as exc:
+            return retry_or_fail(task, document_id, exc)
+
+    @app.task(bind=True, name=FINISH_DOCUMENT, ignore_result=True)
+    def finish_document_task(task: Task, document_id: str) -> str:
+        """Thin task: put a fanned-out document's pages together and record it (no-op once recorded)."""
+        try:
+            return finish_fanned_out(worker_services(), document_id).value
+        except errors.TransientError as exc:
+            return retry_or_fail(task, document_id, exc)
 
     @app.task(name=RETRAIN_IF_DUE, ignore_result=True)
     def retrain_if_due_task() -> int:

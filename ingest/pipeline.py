@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
 from classifiers.keyfields import Field, extract_fields
 from classifiers.procedure import Classification
 from ingest import errors
 from ingest.services import Services
-from ocr.decode import MediaType, file_dpi, open_document
+from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
 from ocr.errors import OcrError
 from ocr.page import PageResult, process_page
 from ocr.searchable_pdf import build_searchable_pdf, image_source_pdf
@@ -58,19 +60,22 @@ def process_document(services: Services, document_id: str, *, lease: str | None 
     """
     try:
         services.refresh_model()
-        claimed = _claim(services, document_id, lease)
+        claimed = claim(services, document_id, lease)
         if claimed is None:
-            return _current_status(services, document_id)
+            return current_status(services, document_id)
         analysis = _analyse(services, claimed)
-        return _record(services, claimed, analysis)
+        return record(services, claimed, analysis)
     except Exception as exc:
         if errors.is_transient(exc):
             log.warning("document %s waits for storage: %s", document_id, errors.error_message(exc))
             raise errors.TransientError(errors.error_message(exc)) from exc
-        return _settle_failure(services, document_id, exc)
+        return settle_failure(services, document_id, exc)
 
 
-def _settle_failure(services: Services, document_id: str, exc: Exception) -> DocumentStatus:
+def settle_failure(services: Services, document_id: str, exc: Exception) -> DocumentStatus:
+    """Fail the document with the error's code (bad input, storage refusing, or a bug: `internal.error`)."""
+    if isinstance(exc, SoftTimeLimitExceeded):  # Celery's soft limit of the document or page task
+        return _fail(services, document_id, errors.TIMEOUT, "processing took longer than its time limit")
     if isinstance(exc, OcrError | StorageError):
         return _fail(services, document_id, errors.error_code(exc), errors.error_message(exc))
     if isinstance(exc, MemoryError):
@@ -82,13 +87,13 @@ def _settle_failure(services: Services, document_id: str, exc: Exception) -> Doc
     return _fail(services, document_id, errors.INTERNAL, f"unexpected error: {errors.error_message(exc)}")
 
 
-def _current_status(services: Services, document_id: str) -> DocumentStatus:
+def current_status(services: Services, document_id: str) -> DocumentStatus:
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id)
         return DocumentStatus(document.status) if document else DocumentStatus.FAILED
 
 
-def _claim(services: Services, document_id: str, lease: str | None) -> Document | None:
+def claim(services: Services, document_id: str, lease: str | None) -> Document | None:
     """Take the processing lease: queued → processing. None if finished, unknown or leased by another task."""
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
@@ -129,12 +134,20 @@ def _analyse(services: Services, document: Document) -> Analysis:
             process_page(source, engine=services.engine, options=services.page_options, spool=spool)
             for source in decoded.pages()
         ]
-        if decoded.media_type is MediaType.PDF:
-            source_pdf = data
-        else:
-            frames = (page.image for page in decoded.pages())
-            source_pdf = image_source_pdf(data, dpi=file_dpi(data), frames=frames)
-        pdf = build_searchable_pdf(source_pdf, [page.layer for page in pages])
+        return conclude(services, data, decoded, pages)
+
+
+def conclude(services: Services, data: bytes, decoded: DecodedDocument, pages: list[PageResult]) -> Analysis:
+    """From the read pages to the verdict: searchable PDF, dossier code, procedure, key fields, review.
+
+    Call while the pages' text-layer PDFs (in their spool folder) still exist.
+    """
+    if decoded.media_type is MediaType.PDF:
+        source_pdf = data
+    else:
+        frames = (page.image for page in decoded.pages())
+        source_pdf = image_source_pdf(data, dpi=file_dpi(data), frames=frames)
+    pdf = build_searchable_pdf(source_pdf, [page.layer for page in pages])
     dossier = decide_dossier(
         find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
     )
@@ -168,7 +181,7 @@ def _review_reasons(
     return reasons
 
 
-def _record(services: Services, claimed: Document, analysis: Analysis) -> DocumentStatus:
+def record(services: Services, claimed: Document, analysis: Analysis) -> DocumentStatus:
     """Store derived objects, then write pages and verdict in one unit of work; finally file the original."""
     dossier_code = claimed.dossier_code or analysis.dossier.code
     prefix = f"dossiers/{dossier_code}/{claimed.id}" if dossier_code else f"inbox/{claimed.id}"

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_server_side_encryption: bool = Field(default=False, description="Ask S3 to encrypt objects (SSE-S3).")
 
+    fan_out_min_pages: int = Field(
+        default=4,
+        ge=0,
+        description="With a broker, documents of this many pages are read page by page "
+        "by all workers (0: never).",
+    )
+    page_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="Hard limit for one page task (fan-out); soft limit 30 s before."
+    )
     retry_max_seconds: float = Field(
         default=900.0, gt=0, description="How long a document waits for unreachable storage before it fails."
     )

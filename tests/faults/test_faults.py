@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from examples.synth import make_corpus
 from ingest.celery_app import create_celery, enqueue
 from ingest.intake import intake
-from ingest.services import Services
+from ingest.pipeline import process_document
+from ingest.services import Services, build_services
+from ingest.settings import load_settings
 from storage.models import Document, DocumentStatus, Page
 from storage.repositories import DocumentRepository
 from tests.production import SOHOA, Workers, settings_env, wait_until_finished
@@ -93,9 +95,11 @@ def _wait_for_status(services: Services, document_id: str, status: DocumentStatu
     raise AssertionError(f"{document_id} never reached {status}")
 
 
+@pytest.mark.parametrize("fan_out", [False, True], ids=["one-task", "page-tasks"])
 def test_worker_killed_mid_page_redoes_the_page_and_finishes_once(
-    production_services: Services, workers: Workers
+    production_services: Services, workers: Workers, fan_out: bool
 ) -> None:
+    workers.settings = workers.settings.model_copy(update={"fan_out_min_pages": 2 if fan_out else 0})
     worker = workers.start(concurrency=1)
     app = create_celery(production_services.settings)
     document_id = intake(
@@ -113,9 +117,42 @@ def test_worker_killed_mid_page_redoes_the_page_and_finishes_once(
     assert statuses[document_id] in (DocumentStatus.DONE, DocumentStatus.NEEDS_REVIEW), workers.log()
     with production_services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id)
-        assert document is not None and document.attempts == 2, "killed once, redone once"
-        assert document.page_count == 3
+        assert document is not None and document.page_count == 3
+        # One task: the killed task is redelivered and claims again. Page tasks: only the page is redone.
+        assert document.attempts == (1 if fan_out else 2)
+    assert "signal 9" in workers.log(tail=None), "the pool process was really killed"
     _assert_done_once(production_services, [document_id])
+    assert not list(production_services.store.keys("work/")), "page results are cleaned up"
+
+
+def test_long_document_is_read_page_by_page_by_several_workers(
+    production_services: Services, workers: Workers, tmp_path: Path
+) -> None:
+    """A 6-page document split into page tasks gives the same pages as the one-task path."""
+    workers.settings = workers.settings.model_copy(update={"fan_out_min_pages": 4})
+    workers.start(concurrency=2)
+    data = _multipage_tiff(6, seed=21)
+    app = create_celery(production_services.settings)
+    document_id = intake(production_services, data, source="six-pages.tif").document_id
+    enqueue(app, document_id)
+    wait_until_finished(production_services, [document_id], timeout=300)
+    _assert_done_once(production_services, [document_id])
+    log = workers.log(tail=None)
+    assert log.count("sohoa.process_page") >= 6 and "sohoa.finish_document" in log
+
+    direct_settings = load_settings(data_dir=tmp_path / "direct", workers=1)
+    direct = build_services(direct_settings)
+    try:
+        direct_id = intake(direct, data, source="six-pages.tif").document_id
+        process_document(direct, direct_id)
+        with direct.db.unit_of_work() as one, production_services.db.unit_of_work() as other:
+            expected = DocumentRepository(one).get(direct_id, with_pages=True)
+            fanned = DocumentRepository(other).get(document_id, with_pages=True)
+            assert expected is not None and fanned is not None
+            assert [p.text for p in fanned.pages] == [p.text for p in expected.pages]
+            assert fanned.procedure_id == expected.procedure_id and fanned.fields == expected.fields
+    finally:
+        direct.close()
 
 
 def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
