@@ -44,6 +44,7 @@ def sweep(services: Services, *, limit: int = 5000) -> SweepResult:
                 select(Document.id)
                 .where(Document.status == DocumentStatus.PROCESSING)
                 .where(or_(Document.started_at.is_(None), Document.started_at < lease_expired))
+                .where(Document.updated_at < lease_expired)
                 .order_by(Document.started_at)
                 .limit(limit)
             )
@@ -57,6 +58,7 @@ def sweep(services: Services, *, limit: int = 5000) -> SweepResult:
                 .limit(limit)
             )
         )
-        if lost:  # start their clock again so the next sweep does not resend them at once
-            session.execute(update(Document).where(Document.id.in_(lost)).values(updated_at=now))
+        resent = stuck + lost
+        if resent:  # start their clock again so the next sweep does not resend them at once
+            session.execute(update(Document).where(Document.id.in_(resent)).values(updated_at=now))
     return SweepResult(stuck_processing=stuck, lost_queued=lost)

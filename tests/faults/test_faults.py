@@ -13,21 +13,22 @@ import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from examples.synth import make_corpus
-from ingest.celery_app import create_celery, enqueue
+from ingest.celery_app import SWEEP, create_celery, enqueue
 from ingest.intake import intake
 from ingest.pipeline import process_document
 from ingest.services import Services, build_services
 from ingest.settings import load_settings
-from storage.models import Document, DocumentStatus, Page
+from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository
 from tests.production import SOHOA, Workers, settings_env, wait_until_finished
 
@@ -259,3 +260,23 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
     finally:
         api.terminate()
         api.wait(timeout=30)
+
+
+def test_lost_message_is_resent_by_the_sweep_over_rabbitmq(
+    production_services: Services, workers: Workers
+) -> None:
+    """RabbitMQ as the broker this time; a document whose message never reached it is found by the sweep."""
+    rabbit = {"broker_url": os.environ.get("SOHOA_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")}
+    workers.settings = workers.settings.model_copy(update=rabbit)
+    app = create_celery(workers.settings)
+    app.control.purge()
+    document_id = intake(production_services, _scans(1, seed=9)[0], source="lost.jpg").document_id
+    long_ago = utcnow() - timedelta(seconds=workers.settings.requeue_queued_after_seconds + 60)
+    with production_services.db.unit_of_work() as session:
+        session.execute(update(Document).where(Document.id == document_id).values(updated_at=long_ago))
+    workers.start(concurrency=1)
+    app.send_task(SWEEP, queue="bulk")
+    statuses = wait_until_finished(production_services, [document_id], timeout=180)
+    assert statuses[document_id] != DocumentStatus.FAILED, workers.log()
+    assert "sweep requeued 0 stuck and 1 lost documents" in workers.log(tail=None)
+    _assert_done_once(production_services, [document_id])
