@@ -34,7 +34,8 @@ demo: system $(STAMP) ## generate sample scans and import them in embedded mode
 clean-demo:
 	rm -rf $(DEMO_DATA) examples/scans
 
-test: system $(STAMP) ## the whole suite
+test: system $(STAMP) ## the whole suite, against real PostgreSQL, Redis, RabbitMQ (started if down) and SeaweedFS
+	$(BIN)/python scripts/test_servers.py
 	$(BIN)/pytest -q
 
 bench: system $(STAMP) ## OCR accuracy and speed against plain tesseract and OCRmyPDF (slow; BENCH_ARGS=--quick)

@@ -193,8 +193,14 @@ def test_postgresql_restarted_during_a_batch_loses_nothing(
     for document_id in ids:
         enqueue(app, document_id)
     _wait_for_status(production_services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    clusters = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True).stdout
+    version, cluster = next(line.split()[:2] for line in clusters.splitlines() if line.split()[2] == "5432")
     restart = subprocess.run(
-        ["pg_ctlcluster", "15", "main", "restart"], capture_output=True, text=True, timeout=120, check=False
+        ["pg_ctlcluster", version, cluster, "restart"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert restart.returncode == 0, restart.stderr
     statuses = wait_until_finished(production_services, ids, timeout=600)
