@@ -34,6 +34,8 @@ class Candidate:
     procedure_id: str
     score: float
     evidence: str
+    decisive: bool = False
+    """The page states the procedure itself (its requested content): a model's hunch cannot overrule it."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class ProcedureClassifier:
         )
         top = scored[0]
         runner_up = scored[1].score if len(scored) > 1 else 0.0
-        ruled = Candidate(top.procedure_id, _confidence(top.score, runner_up), top.evidence)
+        ruled = Candidate(
+            top.procedure_id, _confidence(top.score, runner_up), top.evidence, decisive=top.decisive
+        )
         candidates = tuple(c for c in scored[:3] if c.score > 0)
         learned = self._from_model("\n".join(pages))
         if learned is None:
@@ -123,16 +127,18 @@ class ProcedureClassifier:
         name_in_body = fuzz.partial_ratio(procedure.folded_name, body) / 100.0 if body else 0.0
         name_requested = max((fuzz.ratio(procedure.folded_name, r) / 100.0 for r in requested), default=0.0)
         component = max((titles.get(t, 0.0) for t in self._components[procedure.id]), default=0.0)
-        score, evidence = 0.0, "no evidence"
+        score, evidence, decisive = 0.0, "no evidence", False
         if title >= TITLE_MIN_SIMILARITY:
             score, evidence = 0.75 * title, f"form title ({title:.2f})"
             if name_in_body >= NAME_MIN_SIMILARITY:
                 score, evidence = score + 0.25 * name_in_body, evidence + " + requested content"
+                decisive = True
         if name_requested >= NAME_MIN_SIMILARITY and 0.9 * name_requested > score:
             score, evidence = 0.9 * name_requested, f"requested content ({name_requested:.2f})"
+            decisive = True
         if component >= TITLE_MIN_SIMILARITY and 0.55 * component > score:
-            score, evidence = 0.55 * component, f"component document title ({component:.2f})"
-        return Candidate(procedure.id, round(score, 4), evidence)
+            score, evidence, decisive = 0.55 * component, f"component document title ({component:.2f})", False
+        return Candidate(procedure.id, round(score, 4), evidence, decisive)
 
 
 def _head_lines(pages: Sequence[str]) -> list[str]:
@@ -186,7 +192,8 @@ def _combine(ruled: Candidate, learned: Candidate, known: Sequence[str]) -> tupl
     """One procedure and confidence from the rules' verdict and the learned model's calibrated one.
 
     Agreement is two independent pieces of evidence (noisy-OR); disagreement keeps the stronger verdict,
-    discounted by the weaker's belief, so a document the two read differently goes to a person. The model
+    discounted by the weaker's belief, so a document the two read differently goes to a person — unless the
+    page itself states the procedure (requested content) and the rules are at least as sure. The model
     cannot vote against a procedure it never saw confirmed: then the rules decide, and the model only helps
     where the rules found nothing convincing.
     """
@@ -196,6 +203,8 @@ def _combine(ruled: Candidate, learned: Candidate, known: Sequence[str]) -> tupl
         return ruled.procedure_id, min(0.999, 1 - (1 - ruled.score) * (1 - learned.score))
     if ruled.procedure_id not in known:
         return max((ruled, learned), key=lambda c: c.score).procedure_id, max(ruled.score, learned.score)
+    if ruled.decisive and ruled.score >= learned.score:
+        return ruled.procedure_id, ruled.score
     stronger, weaker = sorted((ruled, learned), key=lambda c: c.score, reverse=True)
     return stronger.procedure_id, stronger.score * (1 - weaker.score)
 

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 Pixels = NDArray[np.uint8]
-PageKind = Literal["receipt", "form", "blank"]
+PageKind = Literal["receipt", "form", "component", "blank"]
 Variant = Literal["regular", "bold", "italic", "bolditalic"]
 Style = Literal["title", "head", "head_rule", "body", "bold", "italic", "note", "sign"]
 Align = Literal["left", "center", "right"]
@@ -256,19 +256,66 @@ def _signature(place: str, *roles: tuple[str, str], note: str = _SIGN_NOTE) -> l
     return items
 
 
+@dataclass(frozen=True)
+class _Newborn:  # the child of a khai-sinh dossier
+    name: str
+    girl: bool
+    born: date
+
+
+@dataclass(frozen=True)
+class _Business:  # the household business of a ho-kinh-doanh dossier
+    name: str
+    activity: str
+    tax_code: str
+    capital: int
+    workers: int
+
+
+def _newborn(f: _Facts, rng: np.random.Generator) -> _Newborn:
+    """The child; drawn first from the form's generator, so the birth certificate names the same child."""
+    father = f.partner if f.applicant.female else f.applicant
+    girl = bool(rng.random() < 0.5)
+    name = f"{father.name.split()[0]} {_pick(rng, _MIDDLE[girl])} {_pick(rng, _GIVEN[girl])}"
+    return _Newborn(name, girl, f.received - timedelta(int(rng.integers(3, 60))))
+
+
+def _household_head(f: _Facts, rng: np.random.Generator) -> Person:
+    """CT01's head of household (who owns the home); drawn first from the form's generator, so the
+    lodging agreement of the same dossier names the same owner."""
+    a = f.applicant
+    return _person(rng, f.received, (35, 75), surname=a.name.split()[0], unit=a.unit)
+
+
+def _business(f: _Facts, rng: np.random.Generator) -> _Business:
+    """The business applied for; drawn first from the form's generator, so the members' minutes agree."""
+    trade, activity = [
+        ("TẠP HÓA", "Bán lẻ lương thực, thực phẩm trong các cửa hàng chuyên doanh"),
+        ("CÀ PHÊ", "Dịch vụ phục vụ đồ uống"), ("SỬA XE", "Bảo dưỡng, sửa chữa mô tô, xe máy"),
+        ("CƠM TẤM", "Nhà hàng và các dịch vụ ăn uống phục vụ lưu động"),
+        ("VẬT TƯ NÔNG NGHIỆP", "Bán buôn phân bón, thuốc trừ sâu dùng trong nông nghiệp"),
+    ][int(rng.integers(5))]
+    mst = tax_code(rng, _pick(rng, ("15", "21", "13")))
+    capital = int(rng.integers(5, 80)) * 10_000_000
+    return _Business(f"{trade} {f.applicant.name.split()[-1].upper()}", activity, mst, capital,
+                     int(rng.integers(1, 9)))
+
+
+def _money(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
 def _form_fields(f: _Facts, rng: np.random.Generator) -> list[Item | str]:
     """The body of each procedure's application form (wording after the official templates)."""
     a, b, pid, sign = f.applicant, f.partner, f.procedure.id, f"Vĩnh Long, {_long_date(f.signed)}"
     if pid == "khai-sinh":
         mother, father = (a, b) if a.female else (b, a)
-        girl = bool(rng.random() < 0.5)
-        child = f"{father.name.split()[0]} {_pick(rng, _MIDDLE[girl])} {_pick(rng, _GIVEN[girl])}"
+        child = _newborn(f, rng)
         return [Item("Người yêu cầu:", "bold"), *_person_lines(a),
                 f"Quan hệ với người được khai sinh: {'Mẹ' if a.female else 'Cha'}",
                 Item("Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:", "bold", gap=0.3),
-                f"Họ, chữ đệm, tên: {child.upper()}",
-                f"Ngày, tháng, năm sinh: {f.received - timedelta(int(rng.integers(3, 60))):%d/%m/%Y}",
-                f"Giới tính: {'Nữ' if girl else 'Nam'}; Dân tộc: Kinh; Quốc tịch: Việt Nam",
+                f"Họ, chữ đệm, tên: {child.name.upper()}", f"Ngày, tháng, năm sinh: {child.born:%d/%m/%Y}",
+                f"Giới tính: {'Nữ' if child.girl else 'Nam'}; Dân tộc: Kinh; Quốc tịch: Việt Nam",
                 f"Nơi sinh: Bệnh viện Đa khoa tỉnh {a.birth_province}", f"Quê quán: {father.hometown}",
                 f"Họ, chữ đệm, tên người mẹ: {mother.name.upper()}; năm sinh: {mother.birth.year}",
                 f"Họ, chữ đệm, tên người cha: {father.name.upper()}; năm sinh: {father.birth.year}",
@@ -283,7 +330,7 @@ def _form_fields(f: _Facts, rng: np.random.Generator) -> list[Item | str]:
                      "là tự nguyện, không vi phạm quy định của Luật Hôn nhân và gia đình Việt Nam.", gap=0.3),
                 *_signature(sign, ("BÊN NỮ", bride.name), ("BÊN NAM", groom.name))]
     if pid in ("thuong-tru", "tam-tru"):  # CT01: only the requested content tells the two apart
-        head = _person(rng, f.received, (35, 75), surname=a.name.split()[0], unit=a.unit)
+        head = _household_head(f, rng)
         content = (f"Đăng ký thường trú vào chỗ ở hợp pháp tại {head.address}." if pid == "thuong-tru" else
                    f"Đăng ký tạm trú tại {head.address}; thời hạn tạm trú đến ngày "
                    f"{f.received + timedelta(int(rng.integers(180, 720))):%d/%m/%Y}.")
@@ -294,19 +341,15 @@ def _form_fields(f: _Facts, rng: np.random.Generator) -> list[Item | str]:
                 "11. Những thành viên trong hộ gia đình cùng thay đổi: Không",
                 *_signature(sign, ("Ý KIẾN CỦA CHỦ HỘ", head.name), ("NGƯỜI KÊ KHAI", a.name))]
     if pid == "ho-kinh-doanh":
-        trade, activity = [
-            ("TẠP HÓA", "Bán lẻ lương thực, thực phẩm trong các cửa hàng chuyên doanh"),
-            ("CÀ PHÊ", "Dịch vụ phục vụ đồ uống"), ("SỬA XE", "Bảo dưỡng, sửa chữa mô tô, xe máy"),
-            ("CƠM TẤM", "Nhà hàng và các dịch vụ ăn uống phục vụ lưu động"),
-            ("VẬT TƯ NÔNG NGHIỆP", "Bán buôn phân bón, thuốc trừ sâu dùng trong nông nghiệp"),
-        ][int(rng.integers(5))]
+        business = _business(f, rng)
         return [Item("Chủ hộ kinh doanh:", "bold"), *_person_lines(a), f"Điện thoại: {a.phone}",
-                f"Mã số thuế cá nhân: {tax_code(rng, _pick(rng, ('15', '21', '13')))}",
+                f"Mã số thuế cá nhân: {business.tax_code}",
                 Item("Đăng ký hộ kinh doanh với các nội dung sau:", "bold", gap=0.3),
-                f"1. Tên hộ kinh doanh: {trade} {a.name.split()[-1].upper()}",
-                f"2. Địa chỉ trụ sở hộ kinh doanh: {a.address}", f"3. Ngành, nghề kinh doanh: {activity}",
-                f"4. Vốn kinh doanh: {int(rng.integers(5, 80)) * 10_000_000:,} đồng".replace(",", "."),
-                f"5. Số lượng lao động: {int(rng.integers(1, 9))} người",
+                f"1. Tên hộ kinh doanh: {business.name}",
+                f"2. Địa chỉ trụ sở hộ kinh doanh: {a.address}",
+                f"3. Ngành, nghề kinh doanh: {business.activity}",
+                f"4. Vốn kinh doanh: {_money(business.capital)} đồng",
+                f"5. Số lượng lao động: {business.workers} người",
                 Item("Tôi cam kết về tính hợp pháp, chính xác, trung thực và chịu trách nhiệm trước pháp "
                      "luật về nội dung đăng ký hộ kinh doanh.", gap=0.3),
                 *_signature(sign, ("CHỦ HỘ KINH DOANH", a.name))]
@@ -361,6 +404,143 @@ def _receipt_items(f: _Facts, rng: np.random.Generator) -> list[Item | str]:
             f"Vào Sổ theo dõi hồ sơ, Quyển số: {f.received:%m}, Số thứ tự: {f.dossier_code[-4:]}",
             *_signature("", ("NGƯỜI NỘP HỒ SƠ", a.name), ("NGƯỜI TIẾP NHẬN HỒ SƠ", officer.name),
                         note="(Ký và ghi rõ họ tên)")]
+
+
+def _birth_certificate(f: _Facts, title: str, rng: np.random.Generator,
+                       form_rng: np.random.Generator) -> list[Item | str]:
+    """GIẤY CHỨNG SINH: issued by the hospital where the child was born (after the Ministry of Health's
+    template): the mother, the birth, the child, the name the parents mean to give."""
+    a, b = f.applicant, f.partner
+    mother, father = (a, b) if a.female else (b, a)
+    child = _newborn(f, form_rng)
+    hospital = f"Bệnh viện Đa khoa tỉnh {a.birth_province}"  # where the form says the child was born
+    issued = min(f.received, child.born + timedelta(int(rng.integers(1, 4))))
+    at = f"{int(rng.integers(0, 24)):02d} giờ {int(rng.integers(0, 60)):02d} phút"
+    births, grams = int(rng.integers(1, 4)), int(rng.integers(26, 41)) * 100
+    midwife = _person(rng, f.received, (25, 55), female=True)
+    director = _person(rng, f.received, (40, 60))
+    return [Item("SỞ Y TẾ TỈNH VĨNH LONG", "head", "center", "left"),
+            Item(hospital.upper(), "head_rule", "center", "left"),
+            Item(f"Số: {int(rng.integers(100, 3000))}/GCS", align="center", column="left", gap=0.2),
+            Item(NATIONAL_NAME, "head", "center", "right"), Item(MOTTO, "head_rule", "center", "right"),
+            Item(title, "title", "center", gap=1.0),
+            Item(f"Quyển số: {int(rng.integers(1, 20)):02d}/{issued.year}", align="center"),
+            Item(f"Họ, chữ đệm, tên mẹ: {mother.name.upper()}", gap=0.4),
+            f"Ngày, tháng, năm sinh: {mother.birth:%d/%m/%Y}; Dân tộc: Kinh",
+            f"Số CCCD/Hộ chiếu: {mother.id_number}", f"Nơi cư trú: {mother.address}",
+            f"Đã sinh con vào lúc: {at}, {_long_date(child.born)}", f"Tại: {hospital}",
+            f"Số lần sinh: {births:02d}; Số con hiện sống: {births:02d}; Số con trong lần sinh này: 01",
+            f"Giới tính của con: {'Nữ' if child.girl else 'Nam'}; Cân nặng: {_money(grams)} gam",
+            "Hiện trạng sức khỏe của con khi cấp giấy: Bình thường",
+            f"Dự định đặt tên con: {child.name.upper()}", f"Họ, chữ đệm, tên cha: {father.name.upper()}",
+            *_signature(f"Vĩnh Long, {_long_date(issued)}", ("NGƯỜI ĐỠ ĐẺ", midwife.name),
+                        ("THỦ TRƯỞNG CƠ SỞ Y TẾ", director.name), note="(Ký, ghi rõ họ, tên)")]
+
+
+def _marital_status(f: _Facts, title: str, rng: np.random.Generator,
+                    form_rng: np.random.Generator) -> list[Item | str]:
+    """GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN: issued by the People's Committee of the commune where the
+    applicant lives (after Circular 04/2020/TT-BTP), naming the intended spouse as its purpose."""
+    a, b, unit = f.applicant, f.partner, f.applicant.unit
+    issued = f.received - timedelta(int(rng.integers(5, 60)))
+    since = date(issued.year - int(rng.integers(2, 15)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    chairman = _person(rng, f.received, (40, 62))
+    sir, partner_sir = ("bà" if a.female else "ông"), ("bà" if b.female else "ông")
+    return [Item("ỦY BAN NHÂN DÂN", "head", "center", "left"),
+            Item(unit.upper(), "head_rule", "center", "left"),
+            Item(f"Số: {int(rng.integers(10, 900))}/UBND-XNTTHN", align="center", column="left", gap=0.2),
+            Item(NATIONAL_NAME, "head", "center", "right"), Item(MOTTO, "head_rule", "center", "right"),
+            Item(f"{unit[0].upper()}{unit[1:]}, {_long_date(issued)}", "italic", "center", "right", gap=0.2),
+            Item(title, "title", "center", gap=1.0),
+            Item(f"ỦY BAN NHÂN DÂN {unit.upper()}", "bold", "center", gap=0.4),
+            Item(f"Xét đề nghị của {sir} {a.name} về việc cấp Giấy xác nhận tình trạng hôn nhân,", gap=0.3),
+            Item("XÁC NHẬN:", "bold", "center"),
+            f"Họ, chữ đệm, tên: {a.name.upper()}", f"Ngày, tháng, năm sinh: {a.birth:%d/%m/%Y}",
+            f"Giới tính: {'Nữ' if a.female else 'Nam'}; Dân tộc: Kinh; Quốc tịch: Việt Nam",
+            f"Số định danh cá nhân: {a.id_number}", f"Nơi cư trú: {a.address}",
+            f"Trong thời gian cư trú tại {unit}, tỉnh Vĩnh Long từ ngày {since:%d/%m/%Y} đến ngày "
+            f"{issued:%d/%m/%Y}", "Tình trạng hôn nhân: Chưa đăng ký kết hôn với ai.",
+            Item(f"Mục đích sử dụng: Để làm thủ tục đăng ký kết hôn với {partner_sir} {b.name}, sinh ngày "
+                 f"{b.birth:%d/%m/%Y}, Số định danh cá nhân: {b.id_number}, nơi cư trú: {b.address}."),
+            f"Giấy này có giá trị sử dụng 06 tháng kể từ ngày cấp, đến ngày "
+            f"{issued + timedelta(183):%d/%m/%Y}.",
+            Item("Nơi nhận:", "bold", column="left", gap=0.8),
+            Item("- Người yêu cầu;", "note", column="left"),
+            Item("- Lưu: VT, hộ tịch.", "note", column="left"),
+            Item("TM. ỦY BAN NHÂN DÂN", "bold", "center", "right", gap=0.8),
+            Item("CHỦ TỊCH", "bold", "center", "right"),
+            Item("(Ký, ghi rõ họ, chữ đệm, tên, đóng dấu)", "note", "center", "right"),
+            Item("", "sign", "center", "right"), Item(chairman.name, "bold", "center", "right")]
+
+
+def _lodging_agreement(f: _Facts, title: str, rng: np.random.Generator,
+                       form_rng: np.random.Generator) -> list[Item | str]:
+    """A lending agreement (văn bản cho mượn, cho ở nhờ chỗ ở hợp pháp), the usual proof of a lawful
+    residence for đăng ký thường trú; the catalog's category title is its subtitle, as no paper prints it
+    alone. The owner is the CT01 form's head of household."""
+    a, owner = f.applicant, _household_head(f, form_rng)
+    certificate = f"{_pick(rng, ('CS', 'CT', 'DA', 'DB', 'BĐ'))} {int(rng.integers(0, 1_000_000)):06d}"
+    granted = date(int(rng.integers(2005, 2024)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    signed = f.signed - timedelta(int(rng.integers(1, 20)))
+    return [Item(NATIONAL_NAME, "head", "center", gap=0.3), Item(MOTTO, "head_rule", "center"),
+            Item("VĂN BẢN CHO MƯỢN, CHO Ở NHỜ CHỖ Ở HỢP PHÁP", "title", "center", gap=1.0),
+            Item(f"({title[0]}{title[1:].lower()} để đăng ký cư trú)", "italic", "center"),
+            Item(f"Kính gửi: Công an {owner.unit}", align="center", gap=0.4),
+            Item("Bên cho mượn, cho ở nhờ (chủ sở hữu chỗ ở hợp pháp):", "bold", gap=0.3),
+            *_person_lines(owner), Item("Bên mượn, ở nhờ:", "bold", gap=0.3), *_person_lines(a),
+            Item("Hai bên thống nhất các nội dung sau:", "bold", gap=0.3),
+            Item(f"1. Bên cho mượn đồng ý cho bên mượn được ở nhờ và đăng ký thường trú tại chỗ ở hợp pháp: "
+                 f"{owner.address}."),
+            Item("2. Chỗ ở thuộc quyền sở hữu của bên cho mượn theo Giấy chứng nhận quyền sử dụng đất, "
+                 f"quyền sở hữu nhà ở và tài sản khác gắn liền với đất số {certificate}, cấp ngày "
+                 f"{granted:%d/%m/%Y}; diện tích cho ở nhờ: {int(rng.integers(20, 120))} m²."),
+            Item("3. Thời hạn cho mượn, cho ở nhờ: không xác định thời hạn. Văn bản được lập thành 02 bản có "
+                 "giá trị như nhau, mỗi bên giữ 01 bản."),
+            *_signature(f"Vĩnh Long, {_long_date(signed)}", ("BÊN MƯỢN", a.name),
+                        ("BÊN CHO MƯỢN", owner.name))]
+
+
+def _household_minutes(f: _Facts, title: str, rng: np.random.Generator,
+                       form_rng: np.random.Generator) -> list[Item | str]:
+    """BIÊN BẢN HỌP THÀNH VIÊN HỘ GIA ĐÌNH: the household members agree to found the business of the
+    form (Decree 01/2021/NĐ-CP) and name the applicant its owner; an adult child joins older couples."""
+    a, b, business = f.applicant, f.partner, _business(f, form_rng)
+    father = b if a.female else a
+    members = [(a, "chủ hộ"), (b, "vợ" if b.female else "chồng")]
+    younger = f.received.year - max(a.birth.year, b.birth.year)
+    if younger >= 45 and rng.random() < 0.6:
+        members.append((_person(rng, f.received, (18, younger - 25), surname=father.name.split()[0]), "con"))
+    met = f.signed - timedelta(int(rng.integers(1, 15)))
+    hour, minute = int(rng.integers(7, 16)), int(rng.integers(0, 60))
+    sir = "bà" if a.female else "ông"
+    roster = [f"{number}. {p.name.upper()}, sinh ngày {p.birth:%d/%m/%Y} ({role}), CCCD: {p.id_number}"
+              for number, (p, role) in enumerate(members, start=1)]
+    third = members[2][0].name if len(members) > 2 else None  # signs under the second member
+    more = [Item("", "sign", "center", "left"), Item(third, "bold", "center", "left")] if third else []
+    return [Item(NATIONAL_NAME, "head", "center", gap=0.3), Item(MOTTO, "head_rule", "center"),
+            Item(title, "title", "center", gap=1.0),
+            Item("(V/v thành lập hộ kinh doanh)", "italic", "center"),
+            Item(f"Hôm nay, vào lúc {hour:02d} giờ {minute:02d} phút, {_long_date(met)}, tại {a.address}, "
+                 "các thành viên hộ gia đình gồm có:", gap=0.4), *roster,
+            Item("Các thành viên nhất trí thành lập hộ kinh doanh với các nội dung sau:", "bold", gap=0.3),
+            f"1. Tên hộ kinh doanh: {business.name}", f"2. Địa chỉ trụ sở: {a.address}",
+            f"3. Ngành, nghề kinh doanh: {business.activity}",
+            f"4. Vốn kinh doanh: {_money(business.capital)} đồng, do các thành viên cùng góp",
+            f"5. Cử {sir} {a.name}, Mã số thuế cá nhân: {business.tax_code}, làm chủ hộ kinh doanh.",
+            Item(f"Cuộc họp kết thúc lúc {hour + 1:02d} giờ {minute:02d} phút cùng ngày; các thành viên nhất "
+                 "trí và cùng ký tên."),
+            *_signature("", ("CÁC THÀNH VIÊN", b.name), ("CHỦ HỘ", a.name), note="(Ký và ghi rõ họ tên)"),
+            *more]
+
+
+ComponentBuilder = Callable[[_Facts, str, np.random.Generator, np.random.Generator], list[Item | str]]
+_COMPONENTS: dict[str, ComponentBuilder] = {
+    "GIẤY CHỨNG SINH": _birth_certificate,
+    "GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN": _marital_status,
+    "GIẤY TỜ, TÀI LIỆU CHỨNG MINH CHỖ Ở HỢP PHÁP": _lodging_agreement,
+    "BIÊN BẢN HỌP THÀNH VIÊN HỘ GIA ĐÌNH": _household_minutes,
+}
+"""How each component title of `PROCEDURES` is drawn: (facts, title, own generator, the form's generator)."""
 
 
 Measure = Callable[[str, Variant, float], float]  # width in points of a text, font variant, size in points
@@ -581,6 +761,26 @@ def make_receipt(procedure_id: str, *, seed: int, dpi: int = 300, dossier_code: 
     return SynthPage(image, lines, "receipt", dpi, procedure_id, f.dossier_code, f.applicant.id_number, qr)
 
 
+def make_component(procedure_id: str, *, seed: int, dpi: int = 300, index: int = 0, family: str | None = None,
+                   stacked: bool = False, dossier_code: str | None = None) -> SynthPage:
+    """A supporting paper of the dossier (kind "component") whose title is the procedure's `index`-th
+    component title: the same seed gives the same people (and child, home owner, business) as the form.
+
+    `stacked`, `family` and `dossier_code` as for `make_page`; a procedure without components is an error."""
+    f = _facts(procedure_id, seed, dossier_code)
+    titles = f.procedure.components
+    if not titles:
+        having = ", ".join(p.id for p in PROCEDURES.values() if p.components)
+        raise ValueError(f"procedure {procedure_id!r} has no component documents; these have: {having}")
+    if not 0 <= index < len(titles):
+        raise ValueError(f"procedure {procedure_id!r} has {len(titles)} component(s); no index {index}")
+    items = _COMPONENTS[titles[index]](f, titles[index], _rng(seed, procedure_id, "component", str(index)),
+                                       _rng(seed, procedure_id, "form"))
+    image, lines = _render_image(items, dpi=dpi, family=family or "serif",
+                                 rng=_rng(seed, procedure_id, "component-ink", str(index)), stacked=stacked)
+    return SynthPage(image, lines, "component", dpi, procedure_id, f.dossier_code, f.applicant.id_number)
+
+
 def make_blank(*, seed: int, dpi: int = 300) -> SynthPage:
     """A blank back side: paper tone and a little grain, no text (it is still a page to keep)."""
     size = (round(A4_PT[1] * dpi / 72), round(A4_PT[0] * dpi / 72), 1)
@@ -771,8 +971,9 @@ def example_pages(spec: ExampleSpec) -> list[SynthPage]:
         if kind == "blank":
             page = make_blank(seed=spec.seed, dpi=EXAMPLE_DPI)
         else:
-            page = (make_receipt if kind == "receipt" else make_page)(
-                spec.procedure_id or "", seed=spec.seed, dpi=EXAMPLE_DPI, dossier_code=spec.dossier_code)
+            make = {"receipt": make_receipt, "component": make_component}.get(kind, make_page)
+            page = make(spec.procedure_id or "", seed=spec.seed, dpi=EXAMPLE_DPI,
+                        dossier_code=spec.dossier_code)
         image = degrade(page.image, spec.degradation, _rng(spec.seed, spec.name, str(index)))
         pages.append(replace(page, image=image, degradation=spec.degradation))
     return pages

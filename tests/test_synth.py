@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from classifiers.keyfields import is_citizen_id, is_tax_code
+from classifiers.text import fold
 from examples import synth
 
 FAST_DPI = 72  # text and layout do not depend on resolution; small pages keep the tests quick
@@ -168,3 +170,73 @@ def test_missing_font_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None
             synth.make_page("khai-sinh", seed=1, dpi=FAST_DPI)
     finally:
         synth._pil_font.cache_clear()
+
+
+COMPONENT_PROCEDURES = sorted(p for p, spec in synth.PROCEDURES.items() if spec.components)
+PRINTED_CCCD = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+@pytest.mark.parametrize("procedure_id", COMPONENT_PROCEDURES)
+def test_component_is_deterministic_and_titled(procedure_id: str) -> None:
+    first = synth.make_component(procedure_id, seed=7, dpi=FAST_DPI)
+    again = synth.make_component(procedure_id, seed=7, dpi=FAST_DPI)
+    assert first.image.tobytes() == again.image.tobytes()
+    assert first.lines == again.lines
+    assert synth.make_component(procedure_id, seed=8, dpi=FAST_DPI).lines != first.lines
+    assert (first.kind, first.procedure_id, first.qr_payload) == ("component", procedure_id, None)
+    for line in first.lines:
+        assert line.strip() == line != ""
+        assert unicodedata.normalize("NFC", line) == line
+    title = synth.PROCEDURES[procedure_id].components[0]
+    head = first.lines[:10]  # where a classifier looks for titles
+    if procedure_id == "thuong-tru":  # a real lending agreement's title, the catalog's category below it
+        assert "VĂN BẢN CHO MƯỢN, CHO Ở NHỜ CHỖ Ở HỢP PHÁP" in head
+        assert any(fold(title) in fold(line) for line in head)
+    else:
+        assert title in head
+
+
+@pytest.mark.parametrize("procedure_id", COMPONENT_PROCEDURES)
+def test_component_id_numbers_are_valid(procedure_id: str) -> None:
+    for seed in range(6):
+        page = synth.make_component(procedure_id, seed=seed, dpi=FAST_DPI)
+        numbers = PRINTED_CCCD.findall(page.text)
+        assert numbers, f"seed {seed}: no 12-digit CCCD printed"
+        assert all(is_citizen_id(n) for n in numbers), numbers
+        taxes = re.findall(r"Mã số thuế cá nhân: (\d+)", " ".join(page.text.split()))
+        assert all(is_tax_code(t) for t in taxes)
+        assert bool(taxes) == (procedure_id == "ho-kinh-doanh")
+
+
+def test_components_share_the_forms_facts() -> None:
+    def texts(procedure_id: str) -> tuple[str, str]:
+        form = synth.make_page(procedure_id, seed=3, dpi=FAST_DPI)
+        component = synth.make_component(procedure_id, seed=3, dpi=FAST_DPI)
+        assert (component.applicant_id, component.dossier_code) == (form.applicant_id, form.dossier_code)
+        return " ".join(form.text.split()), " ".join(component.text.split())
+
+    form, certificate = texts("khai-sinh")
+    child = re.search(r"Dự định đặt tên con: ([^\d:]+?) Họ", certificate)
+    mother = re.search(r"Họ, chữ đệm, tên mẹ: ([^\d:]+?) Ngày", certificate)
+    assert child and f"Họ, chữ đệm, tên: {child[1]} Ngày" in form
+    assert mother and f"tên người mẹ: {mother[1]};" in form
+    form, status = texts("ket-hon")
+    assert set(PRINTED_CCCD.findall(status)) == set(PRINTED_CCCD.findall(form))  # both spouses
+    assert "Tình trạng hôn nhân: Chưa đăng ký kết hôn với ai." in status
+    form, lodging = texts("thuong-tru")
+    owner = re.search(r"chủ hộ: (\d{12})", form)
+    assert owner and owner[1] in lodging and "đăng ký thường trú" in lodging
+    form, minutes = texts("ho-kinh-doanh")
+    tax = re.search(r"Mã số thuế cá nhân: (\d{10})", form)
+    business = re.search(r"Tên hộ kinh doanh: ([^\d:]+?) 2\.", form)
+    assert tax and f"Mã số thuế cá nhân: {tax[1]}" in minutes
+    assert business and f"Tên hộ kinh doanh: {business[1]} 2." in minutes
+
+
+def test_component_needs_a_procedure_with_components() -> None:
+    with pytest.raises(ValueError, match="has no component documents"):
+        synth.make_component("tam-tru", seed=1, dpi=FAST_DPI)
+    with pytest.raises(ValueError, match="no index 1"):
+        synth.make_component("khai-sinh", seed=1, dpi=FAST_DPI, index=1)
+    with pytest.raises(ValueError, match="no template"):
+        synth.make_component("khai-tu", seed=1, dpi=FAST_DPI)

@@ -109,11 +109,25 @@ def test_rules_and_model_agreeing_raise_the_confidence() -> None:
     assert combined.confidence > rules_only.confidence or combined.confidence >= 0.99
 
 
-def test_rules_and_model_disagreeing_send_the_document_to_review() -> None:
+def test_requested_content_stands_against_a_model_that_disagrees() -> None:
+    """The page says "Đăng ký thường trú": a model trained on swapped labels cannot overrule that."""
     page = [CT01.format("thường trú tại ấp 99")]
     result = ProcedureClassifier(load_catalog(), model=_ct01_model(agreeing=False)).classify(page)
+    assert result.procedure_id == "thuong-tru"
+    assert result.candidates[0].decisive
+
+
+def test_rules_and_model_disagreeing_send_the_document_to_review() -> None:
+    """A component title alone is weak evidence: a model sure of another procedure sends it to a person."""
+    texts = [f"GIẤY CHỨNG SINH\nBệnh viện đa khoa\nCân nặng {i} gram" for i in range(8)]
+    texts += [f"GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN\nChưa đăng ký kết hôn {i}" for i in range(8)]
+    swapped = train(texts, ["ket-hon"] * 8 + ["khai-sinh"] * 8)
+    page = ["GIẤY CHỨNG SINH\nBệnh viện đa khoa\nCân nặng 3100 gram"]
+    rules_only = ProcedureClassifier(load_catalog()).classify(page)
+    assert rules_only.candidates[0].procedure_id == "khai-sinh" and not rules_only.candidates[0].decisive
+    result = ProcedureClassifier(load_catalog(), model=swapped).classify(page)
     assert result.procedure_id is None
-    assert {c.procedure_id for c in result.candidates} >= {"thuong-tru", "tam-tru"}
+    assert {c.procedure_id for c in result.candidates} >= {"khai-sinh", "ket-hon"}
 
 
 def test_model_cannot_overrule_a_procedure_it_never_saw() -> None:
