@@ -24,7 +24,7 @@ from ingest.errors import IngestError, error_code, error_message
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
 from ingest.review import TrainingReport, retrain_if_due, set_procedure, train_model
-from ingest.services import Services, build_services
+from ingest.services import Services, build_s3_store, build_services
 from ingest.settings import Settings, load_settings
 from storage.errors import StorageError
 from storage.models import DocumentStatus
@@ -219,6 +219,44 @@ def db_reindex_command() -> None:
     finally:
         services.close()
     out.print(f"indexed {count} documents")
+
+
+storage_app = typer.Typer(no_args_is_help=True, help="The object store.")
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("migrate")
+def storage_migrate_command(
+    to: Annotated[str, typer.Option("--to", help="Where to copy: s3 (from the local folder) or local.")],
+    prefix: Annotated[str, typer.Option(help="Only keys starting with this.")] = "",
+    deep_verify: Annotated[
+        bool, typer.Option(help="Re-read objects already at the target instead of trusting their checksum.")
+    ] = False,
+) -> None:
+    """Copy every object between the local folder and S3; resumable, each copy checked by SHA-256."""
+    from storage.migrate import migrate
+    from storage.objects import LocalObjectStore
+
+    if to not in ("s3", "local"):
+        err.print("--to is s3 or local")
+        raise typer.Exit(EXIT_NOTHING_RAN)
+    settings = _settings()
+    try:
+        local, remote = LocalObjectStore(settings.objects_dir), build_s3_store(settings)
+    except StorageError as exc:
+        err.print(f"[red]{exc.code}:[/red] {exc.message}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    source, target = (local, remote) if to == "s3" else (remote, local)
+    with _progress() as bar:
+        task = bar.add_task("objects", total=None)
+        report = migrate(
+            source, target, prefix=prefix, deep_verify=deep_verify, progress=lambda _k, _o: bar.advance(task)
+        )
+    out.print(f"copied {report.copied}, already there {report.skipped}, failed {len(report.failures)}")
+    for failure in report.failures:
+        err.print(f"[red]{failure.code}:[/red] {failure.key}: {failure.message}")
+    if report.failures:
+        raise typer.Exit(EXIT_INFRASTRUCTURE)
 
 
 @app.command("search")

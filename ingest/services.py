@@ -61,8 +61,15 @@ def build_store(settings: Settings) -> ObjectStore:
     """The object store the settings select: S3 when `s3_endpoint` is set, else the local folder."""
     if not settings.s3_endpoint:
         return LocalObjectStore(settings.objects_dir)
+    return build_s3_store(settings)
+
+
+def build_s3_store(settings: Settings) -> ObjectStore:
+    """The S3 store of the settings, its bucket created if missing; a coded error when not configured."""
     from storage.s3 import S3ObjectStore
 
+    if not settings.s3_endpoint:
+        raise StorageError("set SOHOA_S3_ENDPOINT (and its keys) to use S3", code="storage.invalid_config")
     if not settings.s3_access_key or not settings.s3_secret_key:
         raise StorageError(
             "SOHOA_S3_ENDPOINT is set: SOHOA_S3_ACCESS_KEY and SOHOA_S3_SECRET_KEY are needed too",

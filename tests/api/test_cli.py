@@ -150,3 +150,33 @@ def test_db_upgrade_reports_and_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0 and "migrated from empty to" in first.stdout, first.stderr
     again = _sohoa(tmp_path / "data", "db", "upgrade")
     assert again.returncode == 0 and "already at" in again.stdout
+
+
+def test_storage_migrate_copies_the_local_store_to_s3_and_resumes(
+    imported, s3_server, tmp_path: Path
+) -> None:
+    _scans, data, _result = imported
+    bucket = f"cli-{os.getpid()}"
+    s3_env = {f"SOHOA_{k.upper()}": str(v) for k, v in s3_server.settings_overrides(bucket).items()}
+    env = {**os.environ, "SOHOA_DATA_DIR": str(data), **s3_env}
+    env.pop("SOHOA_BROKER_URL", None)
+
+    def migrate(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [SOHOA, "storage", "migrate", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+    local_files = {
+        str(p.relative_to(data / "objects")): p.read_bytes()
+        for p in (data / "objects").rglob("*")
+        if p.is_file()
+    }
+    first = migrate("--to", "s3")
+    assert first.returncode == 0, first.stderr
+    assert f"copied {len(local_files)}, already there 0, failed 0" in first.stdout
+    store = s3_server.store(bucket)
+    for key, content in local_files.items():
+        assert store.get_bytes(key) == content
+    again = migrate("--to", "s3")
+    assert f"copied 0, already there {len(local_files)}, failed 0" in again.stdout
+    assert migrate("--to", "elsewhere").returncode == 2
+    s3_server.drop_bucket(bucket)
