@@ -45,6 +45,7 @@ from sklearn.neural_network import MLPClassifier
 
 from bench import classify_corpus as corpus
 from bench.classify_corpus import PageRecord, PlannedDoc, Split
+from bench.ocr import cpu_model
 from classifiers.catalog import load_catalog
 from classifiers.fields import decide_dossier, find_dossier_codes
 from classifiers.keyfields import extract_fields, is_citizen_id, is_tax_code
@@ -772,21 +773,11 @@ def default_min_confidence() -> float:
     return float(Settings.model_fields["min_procedure_confidence"].default)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def environment(args: argparse.Namespace, min_confidence: float) -> dict[str, str]:
     return {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": str(os.cpu_count()),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "tesseract": corpus.tesseract_version(),
         "lang": args.lang,
         "python": platform.python_version(),

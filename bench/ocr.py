@@ -59,7 +59,8 @@ def _first_line(command: list[str]) -> str:
     return text.splitlines()[0] if text else "unknown"
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU model name, for benchmark headers."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -74,7 +75,7 @@ def environment(skip_ocrmypdf: bool) -> dict[str, str]:
     info = {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "nproc": str(os.cpu_count()),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "tesseract": _first_line(["tesseract", "--version"]),
         "python": platform.python_version(),
     }

@@ -89,18 +89,20 @@ def process_queued(services: Services, document_ids: list[str], *, progress: Pro
 def wait_for(
     services: Services, document_ids: list[str], *, progress: Progress, poll_seconds: float = 1.0
 ) -> None:
-    """Production mode: poll the database until every document is finished."""
+    """Production mode: poll the database until every document is finished (one query per 1,000 ids)."""
     pending = set(document_ids)
     progress.on_total(len(pending))
     while pending:
         with services.db.unit_of_work() as session:
             repository = DocumentRepository(session)
-            for document_id in sorted(pending):
-                document = repository.get(document_id)
-                status = DocumentStatus(document.status) if document else DocumentStatus.FAILED
-                if status.finished:
-                    pending.discard(document_id)
-                    progress.on_finished(document_id, status)
+            ordered = sorted(pending)
+            for start in range(0, len(ordered), 1000):
+                statuses = repository.statuses(ordered[start : start + 1000])
+                for document_id in ordered[start : start + 1000]:
+                    status = statuses.get(document_id, DocumentStatus.FAILED)
+                    if status.finished:
+                        pending.discard(document_id)
+                        progress.on_finished(document_id, status)
         if pending:
             time.sleep(poll_seconds)
 

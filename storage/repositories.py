@@ -55,6 +55,11 @@ class DocumentRepository:
         )
         yield from self.session.scalars(statement)
 
+    def statuses(self, document_ids: Sequence[str]) -> dict[str, DocumentStatus]:
+        """The status of each of these documents that exists, in one query."""
+        rows = self.session.execute(select(Document.id, Document.status).where(Document.id.in_(document_ids)))
+        return {document_id: DocumentStatus(status) for document_id, status in rows}
+
     def ids_with_status(self, *statuses: DocumentStatus) -> list[str]:
         """Ids of documents in any of the given states, oldest first."""
         statement = select(Document.id).where(Document.status.in_(statuses)).order_by(Document.created_at)
