@@ -6,7 +6,8 @@ Unreachable storage or database → the task is retried with exponential backoff
 `retry_max_seconds`; bad input never is (it fails with a code at once). Two queues: `interactive` for
 counter uploads through the API and `bulk` for imports, so a 50,000-page import does not starve the counter
 (workers take from both in turn; `sohoa worker --queues interactive` dedicates some to the counter).
-Services are built once per worker process, on its first task.
+Services are built once per worker process, on its first task. Tasks are not `shared`: each app's tasks close
+over that app's settings; Celery would otherwise register them into every app made later in the process.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def create_celery(settings: Settings) -> Celery:
             message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
             return mark_failed(worker_services(), document_id, "storage.unavailable", message).value
 
-    @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None)
+    @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None, shared=False)
     def process_document_task(task: Task, document_id: str) -> str:
         """Thin task: one document, split into page tasks when long; retried while storage is unreachable."""
         queue = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
@@ -114,6 +115,7 @@ def create_celery(settings: Settings) -> Celery:
         bind=True,
         name=PROCESS_PAGE,
         ignore_result=True,
+        shared=False,
         time_limit=settings.page_timeout_seconds,
         soft_time_limit=max(settings.page_timeout_seconds - 30, 1),
     )
@@ -127,7 +129,7 @@ def create_celery(settings: Settings) -> Celery:
         except errors.TransientError as exc:
             return retry_or_fail(task, document_id, exc)
 
-    @app.task(bind=True, name=FINISH_DOCUMENT, ignore_result=True)
+    @app.task(bind=True, name=FINISH_DOCUMENT, ignore_result=True, shared=False)
     def finish_document_task(task: Task, document_id: str) -> str:
         """Thin task: put a fanned-out document's pages together and record it (no-op once recorded)."""
         try:
@@ -135,7 +137,7 @@ def create_celery(settings: Settings) -> Celery:
         except errors.TransientError as exc:
             return retry_or_fail(task, document_id, exc)
 
-    @app.task(name=RETRAIN_IF_DUE, ignore_result=True)
+    @app.task(name=RETRAIN_IF_DUE, ignore_result=True, shared=False)
     def retrain_if_due_task() -> int:
         """Retrain the learned model if enough confirmations came in; returns the examples trained on."""
         from ingest.review import retrain_if_due
@@ -143,7 +145,7 @@ def create_celery(settings: Settings) -> Celery:
         report = retrain_if_due(worker_services())
         return report.examples if report else 0
 
-    @app.task(name=SWEEP, ignore_result=True)
+    @app.task(name=SWEEP, ignore_result=True, shared=False)
     def sweep_task() -> int:
         """Send documents stuck in processing or queued too long to the workers again."""
         from ingest.sweep import sweep

@@ -23,3 +23,16 @@ def test_task_is_json_only_late_acking_and_runs_the_pipeline(services: Services,
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id)
         assert document is not None and document.attempts == 1
+
+
+def test_an_app_runs_its_own_tasks_not_those_of_an_earlier_app(services: Services, tmp_path: Path) -> None:
+    """Celery shares tasks between apps by default; ours must keep each app's own settings."""
+    elsewhere = services.settings.model_copy(
+        update={"broker_url": "redis://127.0.0.1:6379/15", "database_url": "sqlite:////nonexistent/dir/x.db"}
+    )
+    for _ in range(5):  # finalized apps whose tasks would point at a database that does not exist
+        assert create_celery(elsewhere).tasks[PROCESS_DOCUMENT].name == PROCESS_DOCUMENT
+    app = create_celery(services.settings.model_copy(update={"broker_url": "redis://127.0.0.1:6379/15"}))
+    path = write_example(next(s for s in EXAMPLES if s.name == "tam-tru-xoay-90.png"), tmp_path)
+    document_id = intake(services, path.read_bytes(), source=path.name).document_id
+    assert app.tasks[PROCESS_DOCUMENT].apply(args=[document_id]).get() == "done"
