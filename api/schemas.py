@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -33,6 +34,16 @@ class ObjectsOut(BaseModel):
     pdf: str | None
     text: str | None
     words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
+
+
+class LinksOut(BaseModel):
+    """Where to download a document's files; None for what is not made yet."""
+
+    original: str
+    pdf: str | None
+    text: str | None
+    direct: bool = Field(description="True: presigned object-store URLs; false: this API's routes.")
+    expires_at: datetime | None = Field(description="When presigned URLs stop working.")
 
 
 class FieldOut(BaseModel):

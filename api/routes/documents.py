@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from api.deps import DispatcherDep, ServicesDep, SessionDep
-from api.schemas import DocumentOut, ErrorOut, ProcedureIn, UploadOut
+from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code, intake
 from ingest.records import document_record
 from ingest.review import set_procedure
 from storage.errors import ObjectNotFound
+from storage.models import utcnow
 from storage.repositories import DocumentRepository
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -62,6 +64,36 @@ def get_document(document_id: str, session: SessionDep) -> dict[str, object]:
             status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
         )
     return document_record(document)
+
+
+@router.get(
+    "/{document_id}/links",
+    response_model=LinksOut,
+    responses={404: {"model": ErrorOut}},
+)
+def get_document_links(
+    document_id: str,
+    session: SessionDep,
+    services: ServicesDep,
+    expires: Annotated[
+        int, Query(ge=60, le=7 * 24 * 3600, description="Seconds the links stay valid.")
+    ] = 3600,
+) -> dict[str, object]:
+    """Download links for the original, PDF and text: presigned S3 URLs valid for `expires` seconds when the
+    objects are on S3 (large files then bypass the API), else this API's own streaming routes."""
+    document = DocumentRepository(session).get(document_id)
+    if document is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
+        )
+    keys = {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key}
+    presign = getattr(services.store, "presigned_url", None)
+    if presign is None:
+        links = {kind: f"{router.prefix}/{document.id}/{kind}" if key else None for kind, key in keys.items()}
+        return {**links, "direct": False, "expires_at": None}
+    lifetime = timedelta(seconds=expires)
+    links = {kind: presign(key, lifetime) if key else None for kind, key in keys.items()}
+    return {**links, "direct": True, "expires_at": utcnow() + lifetime}
 
 
 @router.get(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pikepdf
 import pytest
 from fastapi.testclient import TestClient
@@ -58,6 +59,10 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     assert dossier.status_code == 200
     assert [d["id"] for d in dossier.json()["documents"]] == [document_id]
 
+    links = client.get(f"/api/v1/documents/{document_id}/links").json()
+    assert links["direct"] is False and links["expires_at"] is None
+    assert client.get(links["original"]).content == path.read_bytes()
+
     search = client.get("/api/v1/search", params={"q": "giay tiep nhan ho so"}).json()  # no tone marks
     assert [hit["id"] for hit in search["hits"]] == [document_id]
     assert (
@@ -107,3 +112,22 @@ def test_a_person_sets_the_procedure_through_the_api(client: TestClient, tmp_pat
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "procedure.unknown_id"
     missing = client.put("/api/v1/documents/nope/procedure", json={"procedure": "thuong-tru", "by": "a"})
     assert missing.status_code == 404
+
+
+def test_links_are_presigned_s3_urls_that_expire(settings: Settings, s3_server, tmp_path: Path) -> None:
+    """With S3, a client downloads straight from the store with a time-limited URL."""
+    bucket = f"links-{time.time_ns() % 10**9}"
+    s3_settings = settings.model_copy(update=s3_server.settings_overrides(bucket))
+    path = write_example(next(s for s in EXAMPLES if s.name == "tam-tru-xoay-90.png"), tmp_path)
+    with TestClient(create_app(s3_settings)) as client:
+        upload = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/png")})
+        document_id = upload.json()["id"]
+        assert _wait_finished(client, document_id)["status"] == "done"
+        links = client.get(f"/api/v1/documents/{document_id}/links", params={"expires": 60}).json()
+        assert client.get(f"/api/v1/documents/{document_id}/links", params={"expires": 5}).status_code == 422
+    assert links["direct"] is True and links["expires_at"]
+    assert httpx.get(links["original"], timeout=10).content == path.read_bytes()
+    assert httpx.get(links["pdf"], timeout=10).content.startswith(b"%PDF")
+    tampered = links["original"].replace("X-Amz-Expires=60", "X-Amz-Expires=600")
+    assert httpx.get(tampered, timeout=10).status_code == 403
+    s3_server.drop_bucket(bucket)
