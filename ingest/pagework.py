@@ -29,6 +29,17 @@ from storage.models import Document, DocumentStatus
 from storage.repositories import DocumentRepository
 
 WORK_FORMAT = "sohoa-page/1"
+_last_original: dict[str, bytes] = {}
+"""The original this worker process read last: its next page task is usually another page of it."""
+
+
+def _original(services: Services, key: str) -> bytes:
+    """The original's bytes, from this process's one-entry cache or the store (verified there)."""
+    if key not in _last_original:
+        data = services.store.get_bytes(key)
+        _last_original.clear()
+        _last_original[key] = data
+    return _last_original[key]
 
 
 def work_prefix(document_id: str) -> str:
@@ -161,7 +172,7 @@ def process_one_page(services: Services, document_id: str, number: int) -> bool:
         key = page_key(document_id, number)
         if not services.store.exists(key):
             settings = services.settings
-            data = services.store.get_bytes(original_key)
+            data = _original(services, original_key)
             decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
             source = next(page for page in decoded.pages() if page.number == number)
             with tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-{number}-") as spool:
