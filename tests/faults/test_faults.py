@@ -286,3 +286,23 @@ def test_lost_message_is_resent_by_the_sweep_over_rabbitmq(
     assert statuses[document_id] != DocumentStatus.FAILED, workers.log()
     assert "sweep requeued 0 stuck and 1 lost documents" in workers.log(tail=None)
     _assert_done_once(production_services, [document_id])
+
+
+def test_counter_upload_is_not_starved_by_a_queued_bulk_import(
+    production_services: Services, workers: Workers
+) -> None:
+    """30 imported documents wait on the bulk queue; a counter upload (interactive) is taken almost first."""
+    app = create_celery(production_services.settings)
+    bulk = [
+        intake(production_services, _small_scan(n), source=f"bulk-{n}.png").document_id for n in range(30)
+    ]
+    for document_id in bulk:
+        enqueue(app, document_id, queue="bulk")
+    counter = intake(production_services, _small_scan(999), source="counter.png").document_id
+    enqueue(app, counter, queue="interactive")
+    workers.start(concurrency=1)
+    wait_until_finished(production_services, [counter, *bulk], timeout=600)
+    with production_services.db.unit_of_work() as session:
+        finished = dict(session.execute(select(Document.id, Document.finished_at)).all())
+    order = sorted(finished, key=lambda document_id: finished[document_id])
+    assert order.index(counter) <= 2, f"{order.index(counter)} bulk documents went before the counter's"
