@@ -29,15 +29,19 @@ CONTENT_TYPES = {"pdf": "application/pdf", "text": "text/plain; charset=utf-8"}
     response_model=UploadOut,
     responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-async def upload_document(
+def upload_document(
     services: ServicesDep,
     dispatcher: DispatcherDep,
     file: UploadFile,
     dossier: Annotated[str | None, Form(description="Dossier code, when the counter knows it.")] = None,
 ) -> UploadOut:
-    """Store the scan's original bytes, queue it, and return its id at once (poll GET for the result)."""
+    """Store the scan's original bytes, queue it, and return its id at once (poll GET for the result).
+
+    A plain (not async) route on purpose: storing to S3 and the database blocks, so FastAPI runs it in its
+    thread pool instead of stalling every other request on the event loop.
+    """
     limit = services.settings.max_file_bytes
-    data = await file.read(limit + 1)
+    data = file.file.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
