@@ -8,6 +8,7 @@ no input found).
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -506,9 +507,43 @@ def doctor_command() -> None:
         raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
     services = _services(settings)
     services.close()
-    mode = "embedded" if settings.embedded else f"production (broker {settings.broker_url})"
-    out.print(f"mode: {mode}; database: {settings.effective_database_url}; data: {settings.data_dir}")
-    out.print(f"catalog: {len(services.catalog.procedures)} procedures")
+    mode = (
+        "embedded" if settings.embedded else f"production (broker {_without_password(settings.broker_url)})"
+    )
+    database = _without_password(settings.effective_database_url)
+    out.print(f"mode: {mode}; database: {database}; data: {settings.data_dir}")
+    store = (
+        f"S3 {settings.s3_endpoint} bucket {settings.s3_bucket}" if settings.s3_endpoint else "local folder"
+    )
+    out.print(f"objects: {store}; catalog: {len(services.catalog.procedures)} procedures")
+    if not settings.embedded:
+        _check_broker(settings)
+
+
+def _without_password(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return "-"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not an SQLAlchemy-style URL (amqp://, redis://): hide what follows user:
+        return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def _check_broker(settings: Settings) -> None:
+    """The broker answers, and how many workers reply to a ping (none is a warning, not an error)."""
+    from ingest.celery_app import create_celery
+
+    app = create_celery(settings)
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=5)
+    except Exception as exc:
+        err.print(f"[red]broker.unavailable:[/red] {error_message(exc)}")
+        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+    workers = app.control.ping(timeout=2.0)
+    out.print(f"broker: ok; workers answering: {len(workers)}")
 
 
 def main() -> None:
