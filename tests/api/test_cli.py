@@ -180,3 +180,17 @@ def test_storage_migrate_copies_the_local_store_to_s3_and_resumes(
     assert f"copied 0, already there {len(local_files)}, failed 0" in again.stdout
     assert migrate("--to", "elsewhere").returncode == 2
     s3_server.drop_bucket(bucket)
+
+
+def test_doctor_reports_an_unreachable_broker_and_hides_passwords(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SOHOA_DATA_DIR": str(tmp_path / "data"),
+        "SOHOA_BROKER_URL": "amqp://guest:topsecret@127.0.0.1:1//",
+    }
+    result = subprocess.run(
+        [SOHOA, "doctor"], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 1
+    assert "broker.unavailable" in result.stderr
+    assert "topsecret" not in result.stdout + result.stderr
