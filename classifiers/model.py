@@ -29,6 +29,10 @@ NGRAMS = (2, 4)
 MIN_EXAMPLES = 4
 """Fewer confirmed documents than this (or a single procedure) cannot train a useful model."""
 MAX_FOLDS = 5
+MIN_TEMPERATURE = 0.5
+"""When every out-of-fold guess is right the log loss keeps falling as the temperature goes to 0, which would
+make the model certain of anything; sharpening is capped at doubling the scores."""
+MAX_TEMPERATURE = 50.0
 FORMAT = "sohoa-procedure-model/2"
 READABLE_FORMATS = ("sohoa-procedure-model/1", FORMAT)
 """Format 1 had no temperature (read as 1.0)."""
@@ -204,5 +208,5 @@ def _fit_temperature(features: object, labels: np.ndarray, classes: np.ndarray) 
         probabilities = _softmax(out_of_fold / temperature)
         return float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-12, 1)).mean())
 
-    result = minimize_scalar(log_loss, bounds=(0.05, 50.0), method="bounded")
+    result = minimize_scalar(log_loss, bounds=(MIN_TEMPERATURE, MAX_TEMPERATURE), method="bounded")
     return float(result.x)
