@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -225,7 +226,9 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
 ) -> None:
     workers.start(concurrency=2)
     settings = production_services.settings
-    port = 18000 + os.getpid() % 1000
+    with socket.socket() as probe:  # a free port for the API server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     log = (tmp_path / "api.log").open("wb")
     api = subprocess.Popen(
         [str(SOHOA), "serve", "--host", "127.0.0.1", "--port", str(port)],
