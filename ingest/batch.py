@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest import errors
-from ingest.intake import IntakeResult, intake
+from ingest.intake import IntakeResult, intake, intake_file
 from ingest.runner import LocalRunner
 from ingest.services import Services
 from ingest.sources import InputItem, SourceProblem, iter_inputs
@@ -71,6 +71,8 @@ def take_in(
 
 def _take_one(services: Services, item: InputItem, *, dossier: str | None) -> IntakeResult | SourceProblem:
     try:
+        if item.path is not None:  # a plain file: streamed to the store, never whole in memory
+            return intake_file(services, item.path, source=item.source, dossier=dossier)
         data = item.read()
     except OSError as exc:
         return SourceProblem(item.source, errors.NOT_FOUND, f"cannot read the file: {exc}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,8 +20,11 @@ from ingest.services import Services
 from ocr.decode import sniff
 from ocr.errors import InputError
 from storage.models import Document, DocumentStatus
+from storage.objects import CHUNK
 from storage.repositories import DocumentRepository, DossierRepository
 
+SNIFF_BYTES = 1024
+"""`ocr.decode.sniff` looks at the first kilobyte only."""
 _SAFE_DOSSIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
 
@@ -54,9 +59,9 @@ def original_key(document_id: str, dossier: str | None, extension: str) -> str:
     return f"{prefix}/{document_id}/original{extension}"
 
 
-def _media(data: bytes) -> tuple[str | None, str]:
+def _media(head: bytes) -> tuple[str | None, str]:
     try:
-        media = sniff(data)
+        media = sniff(head)
     except InputError:
         return None, ".bin"
     return media.value, media.extension
@@ -64,16 +69,50 @@ def _media(data: bytes) -> tuple[str | None, str]:
 
 def intake(services: Services, data: bytes, *, source: str, dossier: str | None = None) -> IntakeResult:
     """Store `data` as a new queued document, or return the existing document with the same bytes."""
-    dossier = check_dossier_code(dossier) if dossier else None
+
+    def store(key: str, content_type: str) -> None:
+        services.store.put_bytes(key, data, content_type=content_type)
+
     sha256 = hashlib.sha256(data).hexdigest()
+    return _take(services, sha256, len(data), data[:SNIFF_BYTES], store, source=source, dossier=dossier)
+
+
+def intake_file(services: Services, path: Path, *, source: str, dossier: str | None = None) -> IntakeResult:
+    """`intake` for a file on disk, streamed: memory stays flat whatever the file's size."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        digest.update(head)
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    size = path.stat().st_size
+
+    def store(key: str, content_type: str) -> None:
+        services.store.put_file(key, path, content_type=content_type)
+
+    return _take(services, digest.hexdigest(), size, head, store, source=source, dossier=dossier)
+
+
+def _take(
+    services: Services,
+    sha256: str,
+    size: int,
+    head: bytes,
+    store: Callable[[str, str], None],
+    *,
+    source: str,
+    dossier: str | None,
+) -> IntakeResult:
+    """Dedup by SHA-256, store the original (first, before any row), then record the queued document."""
+    dossier = check_dossier_code(dossier) if dossier else None
     document_id = document_id_for(sha256)
     with services.db.unit_of_work() as session:
         existing = DocumentRepository(session).get_by_sha256(sha256)
         if existing is not None:
             return IntakeResult(existing.id, duplicate=True, status=DocumentStatus(existing.status))
-    media_type, extension = _media(data)
+    media_type, extension = _media(head)
     key = original_key(document_id, dossier, extension)
-    services.store.put_bytes(key, data, content_type=media_type or "application/octet-stream")
+    store(key, media_type or "application/octet-stream")
     try:
         with services.db.unit_of_work() as session:
             if dossier:
@@ -83,7 +122,7 @@ def intake(services: Services, data: bytes, *, source: str, dossier: str | None 
                     id=document_id,
                     source=source,
                     sha256=sha256,
-                    size_bytes=len(data),
+                    size_bytes=size,
                     media_type=media_type,
                     status=DocumentStatus.QUEUED,
                     dossier_code=dossier,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, UploadFile, status
@@ -11,11 +13,12 @@ from fastapi.responses import StreamingResponse
 from api.deps import DispatcherDep, ServicesDep, SessionDep
 from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
 from ingest.errors import IngestError
-from ingest.intake import check_dossier_code, intake
+from ingest.intake import check_dossier_code, intake_file
 from ingest.records import document_record
 from ingest.review import set_procedure
 from storage.errors import ObjectNotFound
 from storage.models import utcnow
+from storage.objects import CHUNK
 from storage.repositories import DocumentRepository
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
@@ -41,19 +44,25 @@ def upload_document(
     thread pool instead of stalling every other request on the event loop.
     """
     limit = services.settings.max_file_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            {"code": "input.too_large", "message": f"the upload is over {limit} bytes"},
-        )
     try:
         code = check_dossier_code(dossier) if dossier else None
     except IngestError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
         ) from exc
-    result = intake(services, data, source=file.filename or "upload", dossier=code)
+    with tempfile.NamedTemporaryFile(prefix="sohoa-upload-") as spooled:
+        # Copied to a file of our own in chunks, so the upload is streamed to storage, never held whole.
+        copied = 0
+        while chunk := file.file.read(CHUNK):
+            copied += len(chunk)
+            if copied > limit:
+                raise HTTPException(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    {"code": "input.too_large", "message": f"the upload is over {limit} bytes"},
+                )
+            spooled.write(chunk)
+        spooled.flush()
+        result = intake_file(services, Path(spooled.name), source=file.filename or "upload", dossier=code)
     if not result.duplicate:
         dispatcher.dispatch(result.document_id)
     return UploadOut(id=result.document_id, status=result.status.value, duplicate=result.duplicate)

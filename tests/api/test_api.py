@@ -131,3 +131,14 @@ def test_links_are_presigned_s3_urls_that_expire(settings: Settings, s3_server, 
     tampered = links["original"].replace("X-Amz-Expires=60", "X-Amz-Expires=600")
     assert httpx.get(tampered, timeout=10).status_code == 403
     s3_server.drop_bucket(bucket)
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_nothing_is_kept(settings: Settings) -> None:
+    small = settings.model_copy(update={"max_file_bytes": 2 * 1024 * 1024})
+    with TestClient(create_app(small)) as client:
+        response = client.post(
+            "/api/v1/documents",
+            files={"file": ("big.pdf", b"%PDF-1.7\n" + b"x" * (3 * 1024 * 1024), "application/pdf")},
+        )
+        assert response.status_code == 413 and response.json()["error"]["code"] == "input.too_large"
+    assert not any((small.objects_dir).rglob("original.*"))
