@@ -99,8 +99,9 @@ def wait_for(
             repository = DocumentRepository(session)
             ordered = sorted(pending)
             for start in range(0, len(ordered), 1000):
-                statuses = repository.statuses(ordered[start : start + 1000])
-                for document_id in ordered[start : start + 1000]:
+                chunk = ordered[start : start + 1000]
+                statuses = repository.statuses(chunk)
+                for document_id in chunk:
                     status = statuses.get(document_id, DocumentStatus.FAILED)
                     if status.finished:
                         pending.discard(document_id)

@@ -23,7 +23,7 @@ from kombu import Queue
 
 from ingest import errors
 from ingest.pagework import finish_fanned_out, process_one_page, start_fan_out
-from ingest.pipeline import mark_failed, process_document
+from ingest.pipeline import give_up_waiting, process_document
 from ingest.retry import backoff_seconds, retries_within
 from ingest.services import Services, build_services
 from ingest.settings import Settings
@@ -89,14 +89,12 @@ def create_celery(settings: Settings) -> Celery:
                 max_retries=max_retries,
             )
         except MaxRetriesExceededError:
-            message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
-            return mark_failed(worker_services(), document_id, "storage.unavailable", message).value
+            return give_up_waiting(worker_services(), document_id, exc).value
 
     @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None, shared=False)
     def process_document_task(task: Task, document_id: str) -> str:
         """Thin task: one document, split into page tasks when long; retried while storage is unreachable."""
-        queue = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
-        queue = queue if queue in QUEUES else "bulk"
+        queue = _queue_of(task)
         try:
             fanned = start_fan_out(
                 worker_services(),
@@ -123,8 +121,7 @@ def create_celery(settings: Settings) -> Celery:
         """Thin task: read one page of a fanned-out document; the last page sends the finishing task."""
         try:
             if process_one_page(worker_services(), document_id, number):
-                queue = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
-                app.send_task(FINISH_DOCUMENT, args=[document_id], queue=queue if queue in QUEUES else "bulk")
+                app.send_task(FINISH_DOCUMENT, args=[document_id], queue=_queue_of(task))
             return "read"
         except errors.TransientError as exc:
             return retry_or_fail(task, document_id, exc)
@@ -162,6 +159,12 @@ def create_celery(settings: Settings) -> Celery:
         return len(found.all)
 
     return app
+
+
+def _queue_of(task: Task) -> QueueName:
+    """The queue a task came from, so the work it sends on stays on the same path (interactive or bulk)."""
+    routing_key = task.request.delivery_info.get("routing_key") if task.request.delivery_info else None
+    return "interactive" if routing_key == "interactive" else "bulk"
 
 
 def enqueue(app: Celery, document_id: str, *, queue: QueueName = "bulk") -> None:

@@ -51,3 +51,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransientError | StorageUnavailable | OperationalError | InterfaceError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def raise_if_transient(exc: BaseException) -> None:
+    """Re-raise a passing failure as `TransientError`, so the caller's retry logic sees one kind of error."""
+    if is_transient(exc):
+        raise TransientError(error_message(exc)) from exc

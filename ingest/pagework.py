@@ -29,17 +29,6 @@ from storage.models import Document, DocumentStatus
 from storage.repositories import DocumentRepository
 
 WORK_FORMAT = "sohoa-page/1"
-_last_original: dict[str, bytes] = {}
-"""The original this worker process read last: its next page task is usually another page of it."""
-
-
-def _original(services: Services, key: str) -> bytes:
-    """The original's bytes, from this process's one-entry cache or the store (verified there)."""
-    if key not in _last_original:
-        data = services.store.get_bytes(key)
-        _last_original.clear()
-        _last_original[key] = data
-    return _last_original[key]
 
 
 def work_prefix(document_id: str) -> str:
@@ -134,7 +123,7 @@ def start_fan_out(
             original_key, size = document.original_key, document.size_bytes
         if size > services.settings.max_file_bytes:
             return None  # the one-task path fails it with its coded error
-        count = open_document(services.store.get_bytes(original_key)).page_count
+        count = open_document(services.original_bytes(original_key)).page_count
         if count < minimum:
             return None
         claimed = claim(services, document_id, lease)
@@ -152,8 +141,7 @@ def start_fan_out(
             send_finish()
         return DocumentStatus.PROCESSING
     except Exception as exc:
-        if errors.is_transient(exc):
-            raise errors.TransientError(errors.error_message(exc)) from exc
+        errors.raise_if_transient(exc)
         return None  # unreadable input: the one-task path reports it with its code
 
 
@@ -172,7 +160,7 @@ def process_one_page(services: Services, document_id: str, number: int) -> bool:
         key = page_key(document_id, number)
         if not services.store.exists(key):
             settings = services.settings
-            data = _original(services, original_key)
+            data = services.original_bytes(original_key)
             decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
             source = next(page for page in decoded.pages() if page.number == number)
             with tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-{number}-") as spool:
@@ -183,8 +171,7 @@ def process_one_page(services: Services, document_id: str, number: int) -> bool:
         stored = set(services.store.keys(work_prefix(document_id)))
         return all(page_key(document_id, n) in stored for n in range(1, count + 1))
     except Exception as exc:
-        if errors.is_transient(exc):
-            raise errors.TransientError(errors.error_message(exc)) from exc
+        errors.raise_if_transient(exc)
         settle_failure(services, document_id, exc)
         return False
 
@@ -198,7 +185,7 @@ def finish_fanned_out(services: Services, document_id: str) -> DocumentStatus:
                 return current_status(services, document_id)
             session.expunge(document)
         claimed: Document = document
-        data = services.store.get_bytes(claimed.original_key)
+        data = services.original_bytes(claimed.original_key)
         decoded = open_document(
             data, dpi=services.settings.ocr_dpi, max_pixels=services.settings.max_page_pixels
         )
@@ -214,6 +201,5 @@ def finish_fanned_out(services: Services, document_id: str) -> DocumentStatus:
             services.store.delete(key)
         return status
     except Exception as exc:
-        if errors.is_transient(exc):
-            raise errors.TransientError(errors.error_message(exc)) from exc
+        errors.raise_if_transient(exc)
         return settle_failure(services, document_id, exc)

@@ -88,6 +88,7 @@ def settle_failure(services: Services, document_id: str, exc: Exception) -> Docu
 
 
 def current_status(services: Services, document_id: str) -> DocumentStatus:
+    """The document's status as recorded (an unknown document counts as failed)."""
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id)
         return DocumentStatus(document.status) if document else DocumentStatus.FAILED
@@ -126,7 +127,7 @@ def _analyse(services: Services, document: Document) -> Analysis:
             f"the file is {document.size_bytes} bytes, over the {settings.max_file_bytes} limit",
             code=errors.TOO_LARGE,
         )
-    data = services.store.get_bytes(document.original_key)
+    data = services.original_bytes(document.original_key)
     decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
     with tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir:
         spool = Path(spool_dir)
@@ -277,6 +278,14 @@ def _fail(services: Services, document_id: str, code: str, message: str) -> Docu
             document.error_message = message
             document.finished_at = utcnow()
     return DocumentStatus.FAILED
+
+
+def give_up_waiting(services: Services, document_id: str, exc: errors.TransientError) -> DocumentStatus:
+    """Storage stayed unreachable for `retry_max_seconds`: fail the document with `storage.unavailable`."""
+    waited = services.settings.retry_max_seconds
+    return _fail(
+        services, document_id, "storage.unavailable", f"storage unreachable for {waited:.0f} s: {exc.message}"
+    )
 
 
 def mark_failed(services: Services, document_id: str, code: str, message: str) -> DocumentStatus:

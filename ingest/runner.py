@@ -17,7 +17,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from ingest import errors
-from ingest.pipeline import mark_failed, process_document
+from ingest.pipeline import give_up_waiting, mark_failed, process_document
 from ingest.retry import backoff_seconds
 from ingest.services import Services, build_services
 from ingest.settings import Settings
@@ -52,8 +52,7 @@ def _process_with_retries(services: Services, document_id: str) -> DocumentStatu
             return process_document(services, document_id)
         except errors.TransientError as exc:
             if time.monotonic() >= deadline:
-                message = f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
-                return mark_failed(services, document_id, "storage.unavailable", message)
+                return give_up_waiting(services, document_id, exc)
             time.sleep(backoff_seconds(attempt, cap=settings.retry_backoff_max_seconds))
             attempt += 1
 

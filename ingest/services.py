@@ -35,6 +35,16 @@ class Services:
     page_options: PageOptions
     model_sha256: str | None = None
     model_checked_at: float = field(default=0.0)
+    _last_original: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def original_bytes(self, key: str) -> bytes:
+        """An original's bytes (verified by the store), kept for the next call: in Celery mode the document
+        task counts pages and then processes, and page tasks of one document follow each other."""
+        if key not in self._last_original:
+            data = self.store.get_bytes(key)
+            self._last_original.clear()
+            self._last_original[key] = data
+        return self._last_original[key]
 
     def refresh_model(self, *, force: bool = False) -> None:
         """Load a newer learned model if one was trained since (checked at most every few seconds)."""
@@ -45,7 +55,7 @@ class Services:
         try:
             stored = self.store.sha256_of(MODEL_KEY)
             if stored != self.model_sha256:
-                self.classifier.model = load_model(self.store)
+                self.classifier.model = None if stored is None else load_model(self.store)
                 self.model_sha256 = stored
         except (ModelError, StorageError) as exc:
             if force:
@@ -88,10 +98,8 @@ def build_s3_store(settings: Settings) -> ObjectStore:
     return store
 
 
-def load_model(store: ObjectStore) -> ProcedureModel | None:
-    """The learned model if one was trained; a damaged model is reported, not silently ignored."""
-    if not store.exists(MODEL_KEY):
-        return None
+def load_model(store: ObjectStore) -> ProcedureModel:
+    """The stored learned model; a damaged model is reported, not silently ignored."""
     return ProcedureModel.from_json(store.get_bytes(MODEL_KEY), origin=MODEL_KEY)
 
 
