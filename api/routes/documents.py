@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.deps import DispatcherDep, ServicesDep, SessionDep
 from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
@@ -17,7 +18,7 @@ from ingest.intake import check_dossier_code, intake_file
 from ingest.records import document_record
 from ingest.review import set_procedure
 from storage.errors import ObjectNotFound
-from storage.models import utcnow
+from storage.models import Document, utcnow
 from storage.objects import CHUNK
 from storage.repositories import DocumentRepository
 
@@ -68,14 +69,25 @@ def upload_document(
     return UploadOut(id=result.document_id, status=result.status.value, duplicate=result.duplicate)
 
 
-@router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
-def get_document(document_id: str, session: SessionDep) -> dict[str, object]:
-    """The document's export record (status, dossier, procedure, pages with text)."""
-    document = DocumentRepository(session).get(document_id, with_pages=True)
+def _document_or_404(session: Session, document_id: str, *, with_pages: bool = False) -> Document:
+    """The document, or the API's coded 404."""
+    document = DocumentRepository(session).get(document_id, with_pages=with_pages)
     if document is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
         )
+    return document
+
+
+def _object_keys(document: Document) -> dict[str, str | None]:
+    """The stored objects a client can fetch, by route name."""
+    return {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key}
+
+
+@router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
+def get_document(document_id: str, session: SessionDep) -> dict[str, object]:
+    """The document's export record (status, dossier, procedure, pages with text)."""
+    document = _document_or_404(session, document_id, with_pages=True)
     return document_record(document)
 
 
@@ -94,12 +106,8 @@ def get_document_links(
 ) -> dict[str, object]:
     """Download links for the original, PDF and text: presigned S3 URLs valid for `expires` seconds when the
     objects are on S3 (large files then bypass the API), else this API's own streaming routes."""
-    document = DocumentRepository(session).get(document_id)
-    if document is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
-        )
-    keys = {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key}
+    document = _document_or_404(session, document_id)
+    keys = _object_keys(document)
     presign = getattr(services.store, "presigned_url", None)
     if presign is None:
         links = {kind: f"{router.prefix}/{document.id}/{kind}" if key else None for kind, key in keys.items()}
@@ -118,12 +126,8 @@ def get_document_object(
     document_id: str, kind: Literal["original", "pdf", "text"], session: SessionDep, services: ServicesDep
 ) -> StreamingResponse:
     """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds)."""
-    document = DocumentRepository(session).get(document_id)
-    if document is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
-        )
-    key = {"original": document.original_key, "pdf": document.pdf_key, "text": document.text_key}[kind]
+    document = _document_or_404(session, document_id)
+    key = _object_keys(document)[kind]
     if key is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
