@@ -157,25 +157,30 @@ def test_long_document_is_read_page_by_page_by_several_workers(
         direct.close()
 
 
-def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
-    production_services: Services, workers: Workers, s3_server: Any
-) -> None:
+def _batch_under_way(services: Services, workers: Workers, *, label: str, seed: int) -> list[str]:
+    """Two worker processes busy with 8 queued scans: the moment to break something."""
     workers.start(concurrency=2)
-    app = create_celery(production_services.settings)
+    app = create_celery(services.settings)
     ids = [
-        intake(production_services, data, source=f"s3-{i}.jpg").document_id
-        for i, data in enumerate(_scans(8, 3))
+        intake(services, data, source=f"{label}-{i}.jpg").document_id
+        for i, data in enumerate(_scans(8, seed))
     ]
     for document_id in ids:
         enqueue(app, document_id)
-    _wait_for_status(production_services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    _wait_for_status(services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    return ids
+
+
+def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
+    production_services: Services, workers: Workers, s3_server: Any
+) -> None:
+    ids = _batch_under_way(production_services, workers, label="s3", seed=3)
     s3_server.stop()
     try:
         time.sleep(20)
     finally:
         s3_server.start()
-    statuses = wait_until_finished(production_services, ids, timeout=600)
-    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log()
+    _assert_none_failed(production_services, workers, ids)
     assert "waits for storage" in workers.log(tail=None), (
         "the outage was not noticed: the test proved nothing"
     )
@@ -185,15 +190,7 @@ def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
 def test_postgresql_restarted_during_a_batch_loses_nothing(
     production_services: Services, workers: Workers
 ) -> None:
-    workers.start(concurrency=2)
-    app = create_celery(production_services.settings)
-    ids = [
-        intake(production_services, data, source=f"pg-{i}.jpg").document_id
-        for i, data in enumerate(_scans(8, 4))
-    ]
-    for document_id in ids:
-        enqueue(app, document_id)
-    _wait_for_status(production_services, ids[0], DocumentStatus.PROCESSING, timeout=60)
+    ids = _batch_under_way(production_services, workers, label="pg", seed=4)
     clusters = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True).stdout
     version, cluster = next(line.split()[:2] for line in clusters.splitlines() if line.split()[2] == "5432")
     restart = subprocess.run(
@@ -204,9 +201,13 @@ def test_postgresql_restarted_during_a_batch_loses_nothing(
         check=False,
     )
     assert restart.returncode == 0, restart.stderr
-    statuses = wait_until_finished(production_services, ids, timeout=600)
-    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log()
+    _assert_none_failed(production_services, workers, ids)
     _assert_done_once(production_services, ids)
+
+
+def _assert_none_failed(services: Services, workers: Workers, ids: list[str]) -> None:
+    statuses = wait_until_finished(services, ids, timeout=600)
+    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log()
 
 
 def _small_scan(number: int) -> bytes:
