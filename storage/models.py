@@ -1,12 +1,23 @@
-"""Metadata tables: dossiers, documents, pages (SQLAlchemy 2 declarative models)."""
+"""Metadata tables: dossiers, documents, pages, imports and scanned stacks (SQLAlchemy 2 declarative models)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -63,7 +74,19 @@ class Document(Base):
     review_reasons: Mapped[list[Any]] = mapped_column(default=list)
     dossier_code: Mapped[str | None] = mapped_column(ForeignKey("dossiers.code"), index=True)
     dossier_source: Mapped[str | None] = mapped_column(String(16))
-    """How the dossier was known: "given" (import/upload), "barcode" or "text" (found on a page)."""
+    """How the dossier was known: "given" (option, form field, folder name), "manifest", "separator" (the
+    sheet or receipt that started its part of a scanned stack), "barcode" or "text" (found on a page), or
+    "group" (taken from the files that came with it)."""
+    group_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    """Files that came together (one folder of an import, one ZIP directory, one upload batch, one burst in
+    the hot folder): a document without a code of its own takes the code found on the others."""
+    stack_id: Mapped[str | None] = mapped_column(ForeignKey("stacks.id"), index=True)
+    """The scanned stack this document was split from, if any (its `source` names the pages)."""
+    given_procedure: Mapped[str | None] = mapped_column(String(64))
+    """A procedure a person stated up front (manifest): recorded as the procedure, the classifier's view
+    kept as candidates."""
+    received_on: Mapped[date | None] = mapped_column(Date)
+    applicant: Mapped[str | None] = mapped_column(Text)
     procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     procedure_confidence: Mapped[float | None] = mapped_column(Float)
     procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)
@@ -121,3 +144,58 @@ class ProcedureCorrection(Base):
     new_procedure: Mapped[str] = mapped_column(String(64))
     corrected_by: Mapped[str] = mapped_column(String(128))
     corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Stack(Base):
+    """A scanned file holding several dossiers, split at receipts and separator sheets into documents.
+
+    The stack's own bytes are stored first, untouched, like any original; its parts are new files.
+    """
+
+    __tablename__ = "stacks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    original_key: Mapped[str] = mapped_column(Text)
+    page_count: Mapped[int] = mapped_column(Integer)
+    part_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    """The documents of its parts in page order, set once every part is stored (None: split unfinished)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportRun(Base):
+    """A bulk import (`sohoa import`): what was asked, so rerunning it or `--resume ID` picks it up again."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Paths, manifest, dossier and options, as given."""
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    """running | interrupted | finished."""
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportItem(Base):
+    """One file (or stack part) of an import and the document that holds it, or why it could not be read."""
+
+    __tablename__ = "import_items"
+    __table_args__ = (UniqueConstraint("import_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[str] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
+    pages: Mapped[int | None] = mapped_column(Integer)
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The bytes were already known before this import took them in."""
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    """Why the file could not be taken in (no document then)."""
+    error_message: Mapped[str | None] = mapped_column(Text)
+    last_run: Mapped[int] = mapped_column(Integer, default=1)
+    """The run of the import that last sent this document to be processed."""
