@@ -95,3 +95,43 @@ def decide_dossier(hits: list[DossierCodeHit]) -> DossierDecision:
     code = distinct[0]
     seen_in_barcode = any(h.code == code and h.source == "barcode" for h in hits)
     return DossierDecision(code=code, source="barcode" if seen_in_barcode else "text")
+
+
+SEPARATOR_PREFIX = "SOHOA-SEPARATOR:"
+"""Start of the QR payload of a separator sheet printed by sohoa; the dossier code follows."""
+
+_SEPARATOR_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+"""Codes a separator may carry: like `ingest.intake.check_dossier_code`, old archives predate the format."""
+
+
+@dataclass(frozen=True)
+class DossierStart:
+    """A page that opens a dossier in a scanned stack, and what told us so."""
+
+    code: str
+    kind: Literal["receipt", "separator"]
+    """"separator" for sohoa's printed sheet, "receipt" for any other barcode holding a valid dossier code."""
+
+
+def separator_payload(code: str) -> str:
+    """The QR text of the separator sheet for `code` (validate the code before printing it)."""
+    return f"{SEPARATOR_PREFIX}{code}"
+
+
+def dossier_start(payloads: Iterable[str]) -> DossierStart | None:
+    """Whether a page with these barcode payloads starts a dossier, and with which code.
+
+    A separator payload wins over a receipt's; among several receipt codes the first one read wins.
+    A payload with the separator prefix but no usable code is ignored (never taken for a receipt).
+    """
+    receipt: DossierStart | None = None
+    for raw in payloads:
+        payload = raw.strip()
+        if payload.startswith(SEPARATOR_PREFIX):
+            code = payload[len(SEPARATOR_PREFIX) :].strip()
+            if _SEPARATOR_CODE.match(code):
+                return DossierStart(code=code, kind="separator")
+            continue
+        if receipt is None and (codes := codes_in_text(payload)):
+            receipt = DossierStart(code=codes[0][0], kind="receipt")
+    return receipt
