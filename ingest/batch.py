@@ -1,125 +1,382 @@
-"""A batch import: expand paths, store every original, then process the new documents.
+"""A bulk import (`sohoa import`): every file stored and recorded, then processed; resumable by its id.
 
-Embedded mode processes with the local pool and returns when done. With a broker, documents are sent to
-Celery workers and, when asked to wait, the database is polled until they finish.
+    ImportRequest ─> run_import: iter_inputs → (manifest row) → Submitter.take → send → wait → summary
+
+An import's id is derived from what was asked (paths, manifest, options), so running the same command
+again resumes it: files already finished are skipped without being read, failures worth another try are
+retried, unfinished documents are sent again. `stop` (the first Ctrl-C) stops taking new files and lets
+the documents in flight finish; what was not started stays queued for the rerun. Nothing is recorded
+half: a document's results land in one unit of work.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest import errors
-from ingest.intake import IntakeResult, intake, intake_file
-from ingest.runner import LocalRunner
+from ingest.errors import IngestError
+from ingest.intake import file_digest
+from ingest.manifest import Manifest, ManifestRow, normalise_path
 from ingest.services import Services
-from ingest.sources import InputItem, SourceProblem, iter_inputs
-from storage.models import DocumentStatus
+from ingest.sources import InputItem, SourceProblem, SpoolError, iter_inputs, local_copy
+from ingest.submit import RETRYABLE_PREFIXES, Finished, Incoming, Taken, open_submitter, spool_dir
+from storage.models import DocumentStatus, ImportItem, ImportRun, utcnow
 from storage.repositories import DocumentRepository
 
 
 @dataclass(frozen=True)
-class ImportedItem:
-    """One input file and the document that holds it."""
+class ImportRequest:
+    """What was asked: the same request is the same import (its id), so a rerun resumes it."""
 
-    source: str
-    document_id: str
-    duplicate: bool
+    paths: tuple[str, ...]
+    dossier: str | None = None
+    manifest: str | None = None
+    manifest_sha256: str | None = None
+    duplex: bool = False
 
-
-@dataclass
-class ImportReport:
-    """What a batch did: documents taken in, paths that could not be read."""
-
-    items: list[ImportedItem] = field(default_factory=list)
-    problems: list[SourceProblem] = field(default_factory=list)
+    @classmethod
+    def build(
+        cls, paths: list[Path], *, dossier: str | None, manifest: Path | None, duplex: bool
+    ) -> ImportRequest:
+        """A request with absolute paths (the same folder from another working directory is the same)."""
+        return cls(
+            paths=tuple(str(p.resolve()) for p in paths),
+            dossier=dossier,
+            manifest=str(manifest.resolve()) if manifest else None,
+            manifest_sha256=file_digest(manifest)[0] if manifest else None,
+            duplex=duplex,
+        )
 
     @property
-    def new_ids(self) -> list[str]:
-        """Ids of documents created by this batch (duplicates excluded)."""
-        return list(dict.fromkeys(i.document_id for i in self.items if not i.duplicate))
+    def import_id(self) -> str:
+        """Twelve hex digits of the request's SHA-256: short enough to type after `--resume`."""
+        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> ImportRequest:
+        """The request stored with an import (for `--resume ID`)."""
+        return cls(
+            paths=tuple(data["paths"]),
+            dossier=data.get("dossier"),
+            manifest=data.get("manifest"),
+            manifest_sha256=data.get("manifest_sha256"),
+            duplex=bool(data.get("duplex")),
+        )
 
 
 @dataclass(frozen=True)
-class Progress:
-    """Callbacks a front end (CLI progress bar) can follow."""
+class ImportEvents:
+    """Callbacks a front end (the CLI's progress bars) follows."""
 
-    on_stored: Callable[[str, int], None] = lambda source, total: None
-    on_finished: Callable[[str, DocumentStatus], None] = lambda document_id, status: None
-    on_total: Callable[[int], None] = lambda count: None
-
-
-def take_in(
-    services: Services, paths: list[Path], *, dossier: str | None, progress: Progress
-) -> ImportReport:
-    """Store every input's original and record it (or find its duplicate)."""
-    report = ImportReport()
-    for entry in iter_inputs(paths, max_file_bytes=services.settings.max_file_bytes):
-        if isinstance(entry, SourceProblem):
-            report.problems.append(entry)
-            continue
-        result = _take_one(services, entry, dossier=dossier)
-        if isinstance(result, SourceProblem):
-            report.problems.append(result)
-            continue
-        report.items.append(ImportedItem(entry.source, result.document_id, result.duplicate))
-        progress.on_stored(entry.source, len(report.items))
-    return report
+    on_taken: Callable[[Taken], None] = lambda taken: None
+    on_skipped: Callable[[str, int], None] = lambda source, pages: None
+    """A file an earlier run of this import finished: not read again."""
+    on_problem: Callable[[SourceProblem], None] = lambda problem: None
+    on_finished: Callable[[str, DocumentStatus, int], None] = lambda document_id, status, pages: None
 
 
-def _take_one(services: Services, item: InputItem, *, dossier: str | None) -> IntakeResult | SourceProblem:
+@dataclass
+class ImportResult:
+    """What one run of an import did."""
+
+    import_id: str
+    run: int
+    processed_now: set[str] = field(default_factory=set)
+    """Documents this run sent to be read (new ones, retried failures, unfinished ones)."""
+    left: set[str] = field(default_factory=set)
+    """Documents still unfinished when the run stopped (a rerun or `--resume` takes them)."""
+    interrupted: bool = False
+    pages_processed: int = 0
+    seconds: float = 0.0
+
+
+def find_import(services: Services, import_id: str) -> ImportRequest | None:
+    """The request of an earlier import, or None."""
+    with services.db.unit_of_work() as session:
+        run = session.get(ImportRun, import_id)
+        return ImportRequest.from_record(run.request) if run else None
+
+
+def available_files(request: ImportRequest, *, max_file_bytes: int) -> set[str]:
+    """The relative paths an import would read (what a manifest's `file` column may name)."""
+    paths = [Path(p) for p in request.paths]
+    return {
+        normalise_path(entry.relative)
+        for entry in iter_inputs(paths, max_file_bytes=max_file_bytes)
+        if isinstance(entry, InputItem)
+    }
+
+
+def run_import(
+    services: Services,
+    request: ImportRequest,
+    *,
+    manifest: Manifest | None = None,
+    events: ImportEvents | None = None,
+    stop: threading.Event | None = None,
+    abort: threading.Event | None = None,
+    wait: bool = True,
+) -> ImportResult:
+    """Take every file of the request in and, when `wait`, return once all are processed or `stop` is set."""
+    events = events or ImportEvents()
+    stop = stop or threading.Event()
+    result = ImportResult(request.import_id, _start_run(services, request))
+    mapping = manifest.mapping() if manifest else {}
+    started = time.monotonic()
+    pages: dict[str, int] = {}
+    with open_submitter(services, queue="bulk") as submitter:
+        earlier = _earlier_items(services, result.import_id)
+        for entry in iter_inputs([Path(p) for p in request.paths], max_file_bytes=_limit(services)):
+            if stop.is_set():
+                result.interrupted = True
+                break
+            if isinstance(entry, SourceProblem):
+                _record_problem(services, result, entry)
+                events.on_problem(entry)
+                continue
+            if entry.source in earlier.finished:
+                events.on_skipped(entry.source, earlier.finished[entry.source])
+                continue
+            taken = _take(services, submitter.take, entry, request, result, mapping.get(_key(entry)))
+            if isinstance(taken, SourceProblem):
+                _record_problem(services, result, taken)
+                events.on_problem(taken)
+                continue
+            to_send = taken.to_process + submitter.retry_failed(
+                [d.document_id for d in taken.documents if d.status == DocumentStatus.FAILED]
+            )
+            _record_taken(services, result, taken, earlier.sources)
+            for document in taken.documents:
+                pages[document.document_id] = document.pages
+            submitter.send(to_send)
+            result.processed_now.update(to_send)
+            events.on_taken(taken)
+        if wait:
+
+            def finished(done: Finished) -> None:
+                count = pages.get(done.document_id, 1)
+                result.pages_processed += count
+                events.on_finished(done.document_id, done.status, count)
+
+            result.left = submitter.wait(result.processed_now, on_finished=finished, stop=stop, abort=abort)
+            result.interrupted = result.interrupted or stop.is_set()
+    result.seconds = time.monotonic() - started
+    _end_run(services, result, waited=wait)
+    return result
+
+
+def _limit(services: Services) -> int:
+    return services.settings.max_file_bytes
+
+
+def _key(item: InputItem) -> str:
+    return normalise_path(item.relative)
+
+
+def _take(
+    services: Services,
+    take: Callable[[Incoming], Taken],
+    item: InputItem,
+    request: ImportRequest,
+    result: ImportResult,
+    row: ManifestRow | None,
+) -> Taken | SourceProblem:
+    """Spool (archive members), then take one file in; input problems become coded problems."""
     try:
-        if item.path is not None:  # a plain file: streamed to the store, never whole in memory
-            return intake_file(services, item.path, source=item.source, dossier=dossier)
-        data = item.read()
+        with local_copy(item, spool=spool_dir(services), limit=_limit(services)) as path:
+            return take(_incoming(item, path, request, result.import_id, row))
+    except SpoolError as exc:
+        return SourceProblem(item.source, exc.code, exc.message)
+    except IngestError as exc:
+        if errors.is_transient(exc):
+            raise
+        return SourceProblem(item.source, exc.code, exc.message)
     except OSError as exc:
         return SourceProblem(item.source, errors.NOT_FOUND, f"cannot read the file: {exc}")
-    return intake(services, data, source=item.source, dossier=dossier)
 
 
-def process_queued(services: Services, document_ids: list[str], *, progress: Progress) -> None:
-    """Process documents in embedded mode, on all cores, returning when all are finished."""
-    if not document_ids:
-        return
-    progress.on_total(len(document_ids))
-    with LocalRunner(services) as runner:
-        runner.run(document_ids, lambda finished: progress.on_finished(finished.document_id, finished.status))
+def _incoming(
+    item: InputItem, path: Path, request: ImportRequest, import_id: str, row: ManifestRow | None
+) -> Incoming:
+    """The file as the submitter takes it: the manifest's row wins over the import's dossier option."""
+    group = f"import:{import_id}:{item.folder}"
+    if row is None:
+        return Incoming(
+            source=item.source, path=path, dossier=request.dossier, group=group, collate_duplex=request.duplex
+        )
+    return Incoming(
+        source=item.source,
+        path=path,
+        dossier=row.dossier or request.dossier,
+        dossier_source="manifest" if row.dossier else "given",
+        group=group,
+        procedure=row.procedure,
+        received=row.received,
+        applicant=row.applicant,
+        collate_duplex=request.duplex,
+    )
 
 
-def wait_for(
-    services: Services, document_ids: list[str], *, progress: Progress, poll_seconds: float = 1.0
-) -> None:
-    """Production mode: poll the database until every document is finished (one query per 1,000 ids)."""
-    pending = set(document_ids)
-    progress.on_total(len(pending))
-    while pending:
-        with services.db.unit_of_work() as session:
-            repository = DocumentRepository(session)
-            ordered = sorted(pending)
-            for start in range(0, len(ordered), 1000):
-                chunk = ordered[start : start + 1000]
-                statuses = repository.statuses(chunk)
-                for document_id in chunk:
-                    status = statuses.get(document_id, DocumentStatus.FAILED)
-                    if status.finished:
-                        pending.discard(document_id)
-                        progress.on_finished(document_id, status)
-        if pending:
-            time.sleep(poll_seconds)
+@dataclass(frozen=True)
+class _Earlier:
+    sources: set[str]
+    """Every source an earlier run of this import recorded."""
+    finished: dict[str, int]
+    """Sources whose documents are all finished for good (not a failure worth retrying), with their pages."""
 
 
-def unfinished(services: Services, document_ids: list[str]) -> list[str]:
-    """Those of the ids whose documents still need processing (e.g. duplicates of an interrupted run)."""
+def _earlier_items(services: Services, import_id: str) -> _Earlier:
     with services.db.unit_of_work() as session:
-        repository = DocumentRepository(session)
-        result = []
-        for document_id in document_ids:
-            document = repository.get(document_id)
-            if document is not None and not DocumentStatus(document.status).finished:
-                result.append(document_id)
-        return result
+        items = list(session.query(ImportItem).filter(ImportItem.import_id == import_id))
+        documents = {
+            d.id: d for d in DocumentRepository(session).many([i.document_id for i in items if i.document_id])
+        }
+        finished: dict[str, int] = {}
+        for item in items:
+            document = documents.get(item.document_id or "")
+            if document is None or not DocumentStatus(document.status).finished:
+                continue
+            if document.status == DocumentStatus.FAILED and (document.error_code or "").startswith(
+                RETRYABLE_PREFIXES
+            ):
+                continue
+            finished[item.source] = document.page_count or 1
+        return _Earlier({i.source for i in items}, finished)
+
+
+def _start_run(services: Services, request: ImportRequest) -> int:
+    """Record (or reopen) the import; returns the number of this run."""
+    with services.db.unit_of_work() as session:
+        run = session.get(ImportRun, request.import_id)
+        if run is None:
+            run = ImportRun(id=request.import_id, request=asdict(request), runs=0)
+            session.add(run)
+        run.runs += 1
+        run.state = "running"
+        run.finished_at = None
+        return run.runs
+
+
+def _end_run(services: Services, result: ImportResult, *, waited: bool) -> None:
+    with services.db.unit_of_work() as session:
+        run = session.get(ImportRun, result.import_id)
+        if run is None:
+            return
+        if result.interrupted or result.left:
+            run.state = "interrupted"
+        elif waited:
+            run.state, run.finished_at = "finished", utcnow()
+        else:
+            run.state = "queued"
+
+
+def _record_problem(services: Services, result: ImportResult, problem: SourceProblem) -> None:
+    with services.db.unit_of_work() as session:
+        item = _item(session, result.import_id, problem.source)
+        item.document_id, item.pages = None, None
+        item.error_code, item.error_message = problem.code, problem.message
+        item.last_run = result.run
+
+
+def _record_taken(services: Services, result: ImportResult, taken: Taken, earlier: set[str]) -> None:
+    with services.db.unit_of_work() as session:
+        for document in taken.documents:
+            item = _item(session, result.import_id, document.source)
+            if item.document_id != document.document_id:
+                # A duplicate is one whose bytes were known before this import first saw the file.
+                item.duplicate = document.duplicate and document.source not in earlier
+            item.document_id, item.pages = document.document_id, document.pages
+            item.error_code = item.error_message = None
+            item.last_run = result.run
+
+
+def _item(session: Any, import_id: str, source: str) -> ImportItem:
+    item = (
+        session.query(ImportItem)
+        .filter(ImportItem.import_id == import_id, ImportItem.source == source)
+        .one_or_none()
+    )
+    if item is None:
+        item = ImportItem(import_id=import_id, source=source, duplicate=False, last_run=1)
+        session.add(item)
+        session.flush()
+    return item
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """One file of an import, for the summary and `--report`."""
+
+    source: str
+    document_id: str | None
+    outcome: str
+    """processed | earlier (finished in an earlier run) | duplicate (bytes known from elsewhere) |
+    queued (left for a rerun) | failed (a document that failed) | problem (not taken in at all)."""
+    status: str | None
+    dossier: str | None
+    dossier_source: str | None
+    procedure: str | None
+    pages: int | None
+    error_code: str | None
+    error_message: str | None
+
+
+def import_outcomes(services: Services, result: ImportResult) -> list[ItemOutcome]:
+    """Every file of the import with its outcome, in source order."""
+    with services.db.unit_of_work() as session:
+        items = list(
+            session.query(ImportItem)
+            .filter(ImportItem.import_id == result.import_id)
+            .order_by(ImportItem.source)
+        )
+        documents = {
+            d.id: d for d in DocumentRepository(session).many([i.document_id for i in items if i.document_id])
+        }
+        outcomes: list[ItemOutcome] = []
+        for item in items:
+            document = documents.get(item.document_id or "")
+            if document is None:
+                outcomes.append(
+                    ItemOutcome(
+                        item.source, None, "problem", None, None, None, None, None,
+                        item.error_code, item.error_message,
+                    )
+                )  # fmt: skip
+                continue
+            status = DocumentStatus(document.status)
+            if not status.finished:
+                outcome = "queued"
+            elif status == DocumentStatus.FAILED:
+                outcome = "failed"
+            elif document.id in result.processed_now:
+                outcome = "processed"
+            elif item.duplicate:
+                outcome = "duplicate"
+            else:
+                outcome = "earlier"
+            outcomes.append(
+                ItemOutcome(
+                    item.source,
+                    document.id,
+                    outcome,
+                    status.value,
+                    document.dossier_code,
+                    document.dossier_source,
+                    document.procedure_id,
+                    document.page_count,
+                    document.error_code,
+                    document.error_message,
+                )
+            )
+        return outcomes
 
 
 def unfinished_all(services: Services) -> list[str]:

@@ -10,7 +10,9 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +28,24 @@ from storage.repositories import DocumentRepository, DossierRepository
 SNIFF_BYTES = 1024
 """`ocr.decode.sniff` looks at the first kilobyte only."""
 _SAFE_DOSSIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the face knows about a file before it is read: how it came, what a person said about it."""
+
+    dossier_source: Literal["given", "manifest", "separator"] = "given"
+    """Who gave the dossier code passed with it: an option or folder name, a manifest row, a stack's start."""
+    group: str | None = None
+    stack_id: str | None = None
+    procedure: str | None = None
+    received: date | None = None
+    applicant: str | None = None
+    page_count: int | None = None
+    """Pages counted at intake (for progress); the pipeline records the real count."""
+
+
+NO_FACTS = Facts()
 
 
 @dataclass(frozen=True)
@@ -67,30 +87,42 @@ def _media(head: bytes) -> tuple[str | None, str]:
     return media.value, media.extension
 
 
-def intake(services: Services, data: bytes, *, source: str, dossier: str | None = None) -> IntakeResult:
+def intake(
+    services: Services, data: bytes, *, source: str, dossier: str | None = None, facts: Facts = NO_FACTS
+) -> IntakeResult:
     """Store `data` as a new queued document, or return the existing document with the same bytes."""
 
     def store(key: str, content_type: str) -> None:
         services.store.put_bytes(key, data, content_type=content_type)
 
     sha256 = hashlib.sha256(data).hexdigest()
-    return _take(services, sha256, len(data), data[:SNIFF_BYTES], store, source=source, dossier=dossier)
+    return _take(
+        services, sha256, len(data), data[:SNIFF_BYTES], store, source=source, dossier=dossier, facts=facts
+    )
 
 
-def intake_file(services: Services, path: Path, *, source: str, dossier: str | None = None) -> IntakeResult:
-    """`intake` for a file on disk, streamed: memory stays flat whatever the file's size."""
+def file_digest(path: Path) -> tuple[str, bytes]:
+    """SHA-256 of a file, streamed, and its first kilobyte (for sniffing the format)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
         digest.update(head)
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
+    return digest.hexdigest(), head
+
+
+def intake_file(
+    services: Services, path: Path, *, source: str, dossier: str | None = None, facts: Facts = NO_FACTS
+) -> IntakeResult:
+    """`intake` for a file on disk, streamed: memory stays flat whatever the file's size."""
+    sha256, head = file_digest(path)
     size = path.stat().st_size
 
     def store(key: str, content_type: str) -> None:
         services.store.put_file(key, path, content_type=content_type)
 
-    return _take(services, digest.hexdigest(), size, head, store, source=source, dossier=dossier)
+    return _take(services, sha256, size, head, store, source=source, dossier=dossier, facts=facts)
 
 
 def _take(
@@ -102,6 +134,7 @@ def _take(
     *,
     source: str,
     dossier: str | None,
+    facts: Facts,
 ) -> IntakeResult:
     """Dedup by SHA-256, store the original (first, before any row), then record the queued document."""
     dossier = check_dossier_code(dossier) if dossier else None
@@ -126,8 +159,14 @@ def _take(
                     media_type=media_type,
                     status=DocumentStatus.QUEUED,
                     dossier_code=dossier,
-                    dossier_source="given" if dossier else None,
+                    dossier_source=facts.dossier_source if dossier else None,
                     original_key=key,
+                    group_key=facts.group,
+                    stack_id=facts.stack_id,
+                    given_procedure=facts.procedure,
+                    received_on=facts.received,
+                    applicant=facts.applicant,
+                    page_count=facts.page_count,
                 )
             )
     except IntegrityError:  # the same bytes arrived concurrently: that intake won

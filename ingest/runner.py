@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, TimeoutError
@@ -29,6 +30,9 @@ _worker_services: Services | None = None
 def _init_worker(settings_json: str) -> None:
     """Pool initializer: single-threaded tesseract and OpenCV, services built once per process."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Ctrl-C reaches the whole process group: the parent decides what stops, a worker (and the tesseract
+    # it starts, which inherits this) must not die in the middle of a page.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import cv2
 
     cv2.setNumThreads(1)
@@ -87,6 +91,11 @@ class LocalRunner:
     def close(self) -> None:
         """Stop the workers (running documents are finished first)."""
         self._pool.close()
+        self._pool.join()
+
+    def stop(self) -> None:
+        """Stop the workers now, dropping documents in flight (they stay unfinished for a rerun)."""
+        self._pool.stop()
         self._pool.join()
 
     def submit(self, document_id: str) -> Future[str]:

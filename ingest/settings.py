@@ -70,6 +70,30 @@ class Settings(BaseSettings):
     model_refresh_seconds: float = Field(
         default=60.0, ge=0, description="How often a worker looks for a newer learned model."
     )
+    language: Literal["vi", "en"] = Field(
+        default="vi", description="Language of messages for people (CLI, hot folder): vi or en."
+    )
+    dossier_grouping: Literal["together", "off"] = Field(
+        default="together",
+        description="together: files that came together (one folder, ZIP directory, upload batch, hot-folder "
+        "burst) take the dossier code found on any of them; off: each file only by its own pages.",
+    )
+    split_stacks: bool = Field(
+        default=True, description="Split multi-page scans at receipts and separator sheets into dossiers."
+    )
+    keep_separator_sheets: bool = Field(
+        default=False, description="Keep printed separator sheets as the first page of their dossier."
+    )
+    spool_dir: Path | None = Field(
+        default=None, description="Where ZIP members and uploads are spooled (default: the system temp)."
+    )
+    watch_settle_seconds: float = Field(
+        default=5.0, ge=0, description="Hot folder: a file must keep its size this long before it is taken."
+    )
+    watch_group_gap_seconds: float = Field(
+        default=120.0, gt=0, description="Hot folder: files of one folder this close in time came together."
+    )
+    watch_poll_seconds: float = Field(default=2.0, gt=0, description="Hot folder: how often it looks.")
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 

@@ -29,6 +29,15 @@ class DocumentRepository:
         statement = select(Document).where(Document.id == document_id).with_for_update()
         return self.session.scalars(statement).first()
 
+    def many(self, document_ids: Sequence[str]) -> list[Document]:
+        """The documents with these ids that exist (no pages), loaded in chunks of 1,000."""
+        ids = list(dict.fromkeys(document_ids))
+        found: list[Document] = []
+        for start in range(0, len(ids), 1000):
+            statement = select(Document).where(Document.id.in_(ids[start : start + 1000]))
+            found.extend(self.session.scalars(statement))
+        return found
+
     def get_by_sha256(self, sha256: str) -> Document | None:
         """The document holding exactly these bytes, if any (dedup)."""
         return self.session.scalars(select(Document).where(Document.sha256 == sha256)).first()

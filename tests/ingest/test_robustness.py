@@ -29,22 +29,25 @@ EXPECTED_FAILURES = {
 @pytest.mark.slow
 def test_every_ocrmypdf_resource_ends_processed_or_failed_with_a_code(services: Services) -> None:
     folder = shared_testdata("ocrmypdf-resources")
-    report = batch.take_in(services, [folder], dossier=None, progress=batch.Progress())
-    assert not report.problems
+    result = batch.run_import(
+        services, batch.ImportRequest.build([folder], dossier=None, manifest=None, duplex=False)
+    )
+    outcomes = batch.import_outcomes(services, result)
+    assert not [o for o in outcomes if o.outcome == "problem"]
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    assert len(report.items) == len(files)
-    batch.process_queued(services, report.new_ids, progress=batch.Progress())
+    assert {o.source for o in outcomes} == {p.name for p in files}
+    assert not result.left and not result.interrupted
 
     with services.db.unit_of_work() as session:
         repository = DocumentRepository(session)
         records = {}
-        for item in report.items:
+        for item in outcomes:
+            assert item.document_id is not None
             document = repository.get(item.document_id, with_pages=True)
             assert document is not None
             records[item.source] = document_record(document)
-            if not item.duplicate:
-                original = services.store.get_bytes(document.original_key)
-                assert original == (folder / item.source).read_bytes(), f"{item.source}: original changed"
+            original = services.store.get_bytes(document.original_key)
+            assert original == (folder / item.source).read_bytes(), f"{item.source}: original changed"
 
     for source, record in records.items():
         assert record["status"] in {"done", "needs_review", "failed"}, (source, record["status"])
