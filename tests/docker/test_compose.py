@@ -23,7 +23,7 @@ def compose() -> dict[str, Any]:
 
 def test_compose_has_every_service_with_health_checks(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"api", "worker", "beat", "redis", "postgres", "minio", "migrate"} <= set(services)
+    assert {"api", "worker", "beat", "watch", "redis", "postgres", "minio", "migrate"} <= set(services)
     for name in ("api", "worker", "redis", "postgres", "minio"):
         assert services[name]["healthcheck"]["test"][0] == "CMD", name
     for name in ("redis", "postgres", "minio"):
@@ -33,7 +33,7 @@ def test_compose_has_every_service_with_health_checks(compose: dict[str, Any]) -
 
 def test_servers_start_before_the_app_and_migrations_before_workers(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("api", "worker", "beat"):
+    for name in ("api", "worker", "beat", "watch"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -54,7 +54,7 @@ def test_no_secret_is_written_in_the_files(compose: dict[str, Any]) -> None:
 
 def test_app_environment_names_are_settings_sohoa_knows(compose: dict[str, Any]) -> None:
     known = {f"SOHOA_{name.upper()}" for name in Settings.model_fields}
-    for service in ("api", "worker", "beat", "migrate"):
+    for service in ("api", "worker", "beat", "migrate", "watch"):
         names = set(compose["services"][service]["environment"])
         assert names <= known, names - known
         assert {"SOHOA_DATABASE_URL", "SOHOA_BROKER_URL", "SOHOA_S3_ENDPOINT"} <= names
@@ -71,3 +71,9 @@ def test_images_are_targets_of_the_dockerfile(compose: dict[str, Any]) -> None:
     assert "tesseract-ocr-vie" in worker_stage and "tesseract-ocr-eng" in worker_stage
     for copied in re.findall(r"^COPY (\w+) ", dockerfile, flags=re.MULTILINE):
         assert (DOCKER.parent / copied).is_dir(), copied
+
+
+def test_the_hot_folder_service_watches_the_mounted_scan_folder(compose: dict[str, Any]) -> None:
+    watch = compose["services"]["watch"]
+    assert watch["command"] == ["watch", "/scans"]
+    assert any(volume.endswith(":/scans") for volume in watch["volumes"])
