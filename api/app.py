@@ -15,68 +15,43 @@ from api.routes import documents, dossiers, health, search
 from ingest.errors import error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
+from ingest.submit import open_submitter
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddedDispatcher:
-    """Processes uploads in this server's own worker pool (embedded mode)."""
+class Retrainer:
+    """Retrains the learned model after confirmations: here in embedded mode, on a worker with a broker."""
 
     def __init__(self, services: Services) -> None:
-        from ingest.runner import LocalRunner
-
-        self._runner = LocalRunner(services)
         self._services = services
 
-    def dispatch(self, document_id: str) -> None:
-        future = self._runner.submit(document_id)
-        future.add_done_callback(lambda done: self._runner.settle(document_id, done))
-
     def retrain_if_due(self) -> None:
-        from ingest.review import retrain_if_due
+        if self._services.settings.embedded:
+            from ingest.review import retrain_if_due
 
-        retrain_if_due(self._services)
+            retrain_if_due(self._services)
+            return
+        from ingest.celery_app import create_celery, enqueue_retrain
 
-    def close(self) -> None:
-        self._runner.close()
-
-
-class CeleryDispatcher:
-    """Sends uploads to Celery workers (production mode), on the interactive path."""
-
-    def __init__(self, settings: Settings) -> None:
-        from ingest.celery_app import create_celery
-
-        self._celery = create_celery(settings)
-
-    def dispatch(self, document_id: str) -> None:
-        from ingest.celery_app import enqueue
-
-        enqueue(self._celery, document_id, queue="interactive")
-
-    def retrain_if_due(self) -> None:
-        from ingest.celery_app import enqueue_retrain
-
-        enqueue_retrain(self._celery)
-
-    def close(self) -> None:
-        return None
+        enqueue_retrain(create_celery(self._services.settings))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API; services and the dispatcher live for the app's lifespan."""
+    """Build the API; services and the submitter (the one way in) live for the app's lifespan."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
-        dispatcher = EmbeddedDispatcher(services) if settings.embedded else CeleryDispatcher(settings)
-        app.state.services, app.state.dispatcher = services, dispatcher
+        submitter = open_submitter(services, queue="interactive")  # the one way in decides pool or Celery
+        app.state.services, app.state.submitter = services, submitter
+        app.state.retrainer = Retrainer(services)
         try:
             yield
         finally:
-            dispatcher.close()
+            submitter.close()
             services.close()
 
     app = FastAPI(

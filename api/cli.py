@@ -1,8 +1,6 @@
-"""The `sohoa` command line: import, export, serve, worker, doctor.
+"""The `sohoa` command line: import, watch, export, serve, worker, doctor and the rest.
 
-Exit codes: 0 when the command ran (an import with some failed files included: they are reported),
-1 when infrastructure failed (database, storage, tesseract missing), 2 when nothing could run (bad usage,
-no input found).
+Exit codes (see `api.console`): 0 ran, 1 infrastructure failed, 2 nothing could run, 130 stopped by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -10,121 +8,29 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import api.cli_intake as cli_intake
+from api.console import EXIT_INFRASTRUCTURE, EXIT_NOTHING_RAN, build_cli_services, err, load_cli_settings, out
 from classifiers.model import ModelError
-from ingest import batch
 from ingest.errors import IngestError, error_code, error_message
-from ingest.intake import check_dossier_code
 from ingest.records import document_record
 from ingest.review import TrainingReport, retrain_if_due, set_procedure, train_model
-from ingest.services import Services, build_s3_store, build_services
-from ingest.settings import Settings, load_settings
+from ingest.services import Services, build_s3_store
+from ingest.settings import Settings
 from storage.errors import StorageError
 from storage.models import DocumentStatus
 from storage.repositories import DocumentRepository
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digitize administrative dossiers.")
-out = Console(width=None if sys.stdout.isatty() else 400)  # pipes and logs get whole lines
-err = Console(stderr=True)
-
-EXIT_INFRASTRUCTURE = 1
-EXIT_NOTHING_RAN = 2
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValueError as exc:
-        err.print(f"[red]invalid settings:[/red] {exc}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
-
-
-def _services(settings: Settings) -> Services:
-    try:
-        return build_services(settings)
-    except (StorageError, IngestError, OSError) as exc:
-        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
-    except Exception as exc:  # catalog and driver errors: say what, never a traceback
-        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
-
-
-@app.command("import")
-def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders (recursive) or .zip archives.")],
-    dossier: Annotated[
-        str | None, typer.Option(help="Dossier code for every document of this import.")
-    ] = None,
-    wait: Annotated[bool, typer.Option(help="Show progress and return when all are processed.")] = False,
-) -> None:
-    """Store the scans and process them (embedded mode always waits; with a broker, --wait polls)."""
-    settings = _settings()
-    if dossier:
-        try:
-            dossier = check_dossier_code(dossier)
-        except IngestError as exc:
-            err.print(f"[red]{exc.code}:[/red] {exc.message}")
-            raise typer.Exit(EXIT_NOTHING_RAN) from exc
-    services = _services(settings)
-    try:
-        report = _import(services, paths, dossier=dossier, wait=wait or settings.embedded)
-    except StorageError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
-    finally:
-        services.close()
-    for problem in report.problems:
-        err.print(f"[yellow]skipped[/yellow] {problem.source}: {problem.code}: {problem.message}")
-    if not report.items:
-        err.print("nothing was imported")
-        raise typer.Exit(EXIT_NOTHING_RAN)
-
-
-def _import(services: Services, paths: list[Path], *, dossier: str | None, wait: bool) -> batch.ImportReport:
-    with _progress() as bar:
-        storing = bar.add_task("storing originals", total=None)
-        report = batch.take_in(
-            services,
-            paths,
-            dossier=dossier,
-            progress=batch.Progress(on_stored=lambda _source, count: bar.update(storing, completed=count)),
-        )
-        bar.update(storing, total=len(report.items), completed=len(report.items))
-        pending = batch.unfinished(services, list(dict.fromkeys(i.document_id for i in report.items)))
-        started = time.monotonic()
-        if pending and services.settings.embedded:
-            _track(bar, lambda p: batch.process_queued(services, pending, progress=p))
-        elif pending:
-            from ingest.celery_app import create_celery, enqueue
-
-            celery = create_celery(services.settings)
-            for document_id in report.new_ids:
-                enqueue(celery, document_id)
-            if wait:
-                _track(bar, lambda p: batch.wait_for(services, pending, progress=p))
-    if wait or services.settings.embedded:
-        _print_summary(services, report, processed=set(pending), seconds=time.monotonic() - started)
-    else:
-        out.print(f"queued {len(report.new_ids)} new document(s); run `sohoa export` to see results")
-    return report
-
-
-def _track(bar: Progress, run: object) -> None:
-    task = bar.add_task("processing", total=None)
-    progress = batch.Progress(
-        on_total=lambda total: bar.update(task, total=total),
-        on_finished=lambda _id, _status: bar.advance(task),
-    )
-    run(progress)  # type: ignore[operator]
+cli_intake.register(app)
+_settings = load_cli_settings
+_services = build_cli_services
 
 
 def _progress() -> Progress:
@@ -136,46 +42,6 @@ def _progress() -> Progress:
         console=err,
         transient=False,
     )
-
-
-def _print_summary(
-    services: Services, report: batch.ImportReport, *, processed: set[str], seconds: float
-) -> None:
-    table = Table(title="sohoa import")
-    for column in ("file", "dossier", "procedure", "confidence", "pages", "OCR conf.", "status"):
-        table.add_column(column, overflow="fold")
-    counts: dict[str, int] = {}
-    pages = 0
-    with services.db.unit_of_work() as session:
-        repository = DocumentRepository(session)
-        for item in report.items:
-            document = repository.get(item.document_id)
-            if document is None:
-                continue
-            status = document.status + (" (duplicate)" if item.duplicate else "")
-            if document.error_code:
-                status += f" {document.error_code}"
-            counts[document.status] = counts.get(document.status, 0) + 1
-            if item.document_id in processed:
-                pages += document.page_count or 0
-            table.add_row(
-                item.source,
-                document.dossier_code or "-",
-                document.procedure_id or "-",
-                _fmt(document.procedure_confidence),
-                str(document.page_count or "-"),
-                _fmt(document.mean_ocr_confidence),
-                status,
-            )
-    out.print(table)
-    out.print(", ".join(f"{count} {status}" for status, count in sorted(counts.items())))
-    if pages:
-        rate = pages / seconds * 60 if seconds > 0 else 0.0
-        out.print(f"processed {pages} page(s) in {seconds:.1f} s: {rate:.1f} pages/minute")
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The metadata database.")
@@ -343,14 +209,7 @@ def worker_command(
     """Run a Celery worker (needs SOHOA_BROKER_URL); in embedded mode, process what is still queued."""
     settings = _settings()
     if settings.embedded:
-        services = _services(settings)
-        try:
-            pending = batch.unfinished_all(services)
-            out.print(f"embedded mode: processing {len(pending)} queued document(s)")
-            with _progress() as bar:
-                _track(bar, lambda p: batch.process_queued(services, pending, progress=p))
-        finally:
-            services.close()
+        cli_intake.process_leftovers(_services(settings))
         return
     from ingest.celery_app import QUEUES, create_celery
 

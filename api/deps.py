@@ -1,4 +1,4 @@
-"""What routes declare they need, by type: the process's services, a DB session, the job queue."""
+"""What routes declare they need, by type: the process's services, a DB session, the way in for work."""
 
 from __future__ import annotations
 
@@ -9,17 +9,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from ingest.services import Services
+from ingest.submit import Submitter
 
 
-class Dispatcher(Protocol):
-    """Hands a stored document to whatever processes documents in this mode."""
-
-    def dispatch(self, document_id: str) -> None:
-        """Start processing (embedded pool) or enqueue it (Celery)."""
-        ...
+class Retrainer(Protocol):
+    """Retrains the learned model after a confirmation, here (embedded) or on a worker, if due."""
 
     def retrain_if_due(self) -> None:
-        """After a confirmation: retrain the learned model here (embedded) or on a worker, if due."""
+        """Retrain now or ask a worker to, when enough confirmations came in."""
         ...
 
 
@@ -35,12 +32,19 @@ def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterato
         yield session
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
-    """The dispatcher built at start-up."""
-    dispatcher: Dispatcher = request.app.state.dispatcher
-    return dispatcher
+def get_submitter(request: Request) -> Submitter:
+    """The one way in for submitted work, built at start-up."""
+    submitter: Submitter = request.app.state.submitter
+    return submitter
+
+
+def get_retrainer(request: Request) -> Retrainer:
+    """The retrainer built at start-up."""
+    retrainer: Retrainer = request.app.state.retrainer
+    return retrainer
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session)]
-DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+SubmitterDep = Annotated[Submitter, Depends(get_submitter)]
+RetrainerDep = Annotated[Retrainer, Depends(get_retrainer)]

@@ -94,6 +94,11 @@ class UploadOut(BaseModel):
     id: str
     status: str
     duplicate: bool = Field(description="True when the same bytes were uploaded before; no new document.")
+    documents: list[str] = Field(
+        default_factory=list,
+        description="Every document the upload became: one, or one per dossier of a scanned stack "
+        "(split at receipts and separator sheets); `id` is the first.",
+    )
 
 
 class DossierOut(BaseModel):

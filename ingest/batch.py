@@ -20,14 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from ingest import errors
 from ingest.errors import IngestError
+from ingest.filing import resolve_group
 from ingest.intake import file_digest
 from ingest.manifest import Manifest, ManifestRow, normalise_path
 from ingest.services import Services
 from ingest.sources import InputItem, SourceProblem, SpoolError, iter_inputs, local_copy
 from ingest.submit import RETRYABLE_PREFIXES, Finished, Incoming, Taken, open_submitter, spool_dir
-from storage.models import DocumentStatus, ImportItem, ImportRun, utcnow
+from storage.models import Document, DocumentStatus, ImportItem, ImportRun, utcnow
 from storage.repositories import DocumentRepository
 
 
@@ -168,9 +171,26 @@ def run_import(
 
             result.left = submitter.wait(result.processed_now, on_finished=finished, stop=stop, abort=abort)
             result.interrupted = result.interrupted or stop.is_set()
+            if not result.left:
+                _resolve_groups(services, result.import_id)
     result.seconds = time.monotonic() - started
     _end_run(services, result, waited=wait)
     return result
+
+
+def _resolve_groups(services: Services, import_id: str) -> None:
+    """Settle the import's groups once all is read: each document also does it as it finishes, but on
+    another machine that may land after this process looked."""
+    with services.db.unit_of_work() as session:
+        keys = set(
+            session.scalars(
+                select(Document.group_key)
+                .join(ImportItem, ImportItem.document_id == Document.id)
+                .where(ImportItem.import_id == import_id, Document.group_key.is_not(None))
+            )
+        )
+    for key in sorted(k for k in keys if k):
+        resolve_group(services, key)
 
 
 def _limit(services: Services) -> int:

@@ -159,10 +159,12 @@ def word(table: dict[str, dict[str, str]], key: str | None, language: Language =
     return (entry.get(language) or entry["en"]) if entry else key
 
 
-def error_text(code: str | None, message: str | None, language: Language = "vi") -> str:
-    """A sentence for people about an error: the translated one for Vietnamese, else the engine's own."""
+def error_text(
+    code: str | None, message: str | None, language: Language = "vi", *, detail: bool = True
+) -> str:
+    """A sentence for people about an error: the translated one for Vietnamese (with the engine's own
+    words in brackets when `detail`), else the engine's own."""
     entry = ERRORS.get(code or "")
     if language == "vi" and entry:
-        detail = f" ({message})" if message else ""
-        return entry["vi"] + detail
+        return entry["vi"] + (f" ({message})" if message and detail else "")
     return message or (entry["en"] if entry else code or "")

@@ -11,12 +11,13 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Uplo
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from api.deps import DispatcherDep, ServicesDep, SessionDep
+from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
 from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
 from ingest.errors import IngestError
-from ingest.intake import check_dossier_code, intake_file
+from ingest.intake import check_dossier_code
 from ingest.records import document_record
 from ingest.review import set_procedure
+from ingest.submit import Incoming
 from storage.errors import ObjectNotFound
 from storage.models import Document, utcnow
 from storage.objects import CHUNK
@@ -35,9 +36,17 @@ CONTENT_TYPES = {"pdf": "application/pdf", "text": "text/plain; charset=utf-8"}
 )
 def upload_document(
     services: ServicesDep,
-    dispatcher: DispatcherDep,
+    submitter: SubmitterDep,
     file: UploadFile,
     dossier: Annotated[str | None, Form(description="Dossier code, when the counter knows it.")] = None,
+    batch: Annotated[
+        str | None,
+        Form(
+            max_length=100,
+            description="Uploads that belong together (one dossier's pages sent one file each) share a batch "
+            "name: a file without a dossier code takes the one found on the others.",
+        ),
+    ] = None,
 ) -> UploadOut:
     """Store the scan's original bytes, queue it, and return its id at once (poll GET for the result).
 
@@ -63,10 +72,20 @@ def upload_document(
                 )
             spooled.write(chunk)
         spooled.flush()
-        result = intake_file(services, Path(spooled.name), source=file.filename or "upload", dossier=code)
-    if not result.duplicate:
-        dispatcher.dispatch(result.document_id)
-    return UploadOut(id=result.document_id, status=result.status.value, duplicate=result.duplicate)
+        incoming = Incoming(
+            source=file.filename or "upload",
+            path=Path(spooled.name),
+            dossier=code,
+            group=f"upload:{batch}" if batch else None,
+        )
+        taken = submitter.submit(incoming)
+    first = taken.documents[0]
+    return UploadOut(
+        id=first.document_id,
+        status=first.status.value,
+        duplicate=first.duplicate,
+        documents=[d.document_id for d in taken.documents],
+    )
 
 
 def _document_or_404(session: Session, document_id: str, *, with_pages: bool = False) -> Document:
@@ -157,7 +176,7 @@ def put_procedure(
     document_id: str,
     body: ProcedureIn,
     services: ServicesDep,
-    dispatcher: DispatcherDep,
+    retrainer: RetrainerDep,
     background: BackgroundTasks,
 ) -> dict[str, object]:
     """Set the document's procedure as a person decided it; audited, and the model retrains when due."""
@@ -177,5 +196,5 @@ def put_procedure(
                 status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id}
             )
         record = document_record(document)
-    background.add_task(dispatcher.retrain_if_due)
+    background.add_task(retrainer.retrain_if_due)
     return record

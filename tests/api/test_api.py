@@ -73,7 +73,12 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     assert client.get("/api/v1/search", params={"q": '"); DROP TABLE documents; --'}).status_code == 200
 
     again = client.post("/api/v1/documents", files={"file": ("copy.jpg", path.read_bytes(), "image/jpeg")})
-    assert again.json() == {"id": document_id, "status": "done", "duplicate": True}
+    assert again.json() == {
+        "id": document_id,
+        "status": "done",
+        "duplicate": True,
+        "documents": [document_id],
+    }
 
 
 def test_bad_upload_fails_with_a_code_and_unknown_ids_are_404(client: TestClient) -> None:
@@ -142,3 +147,33 @@ def test_an_upload_over_the_size_limit_is_refused_and_nothing_is_kept(settings: 
         )
         assert response.status_code == 413 and response.json()["error"]["code"] == "input.too_large"
     assert not any((small.objects_dir).rglob("original.*"))
+
+
+def test_pages_uploaded_one_by_one_in_a_batch_join_the_dossier_of_the_receipt(
+    client: TestClient, tmp_path: Path
+) -> None:
+    from examples import synth
+
+    code = "000.00.21.H61-250401-0001"
+    pages = {
+        "don.jpg": synth.make_page("khai-sinh", seed=3, dpi=150, dossier_code=code),
+        "phieu.jpg": synth.make_receipt("khai-sinh", seed=3, dpi=150, dossier_code=code),
+    }
+    ids = {}
+    for name, page in pages.items():
+        buffer = io.BytesIO()
+        page.image.convert("L").save(buffer, "JPEG", quality=80, dpi=(150, 150))
+        response = client.post(
+            "/api/v1/documents",
+            files={"file": (name, buffer.getvalue(), "image/jpeg")},
+            data={"batch": "quay-4/2026-12-01/07"},
+        )
+        assert response.status_code == 202, response.text
+        ids[name] = response.json()["id"]
+    for document_id in ids.values():
+        _wait_finished(client, document_id)
+    records = {name: client.get(f"/api/v1/documents/{i}").json() for name, i in ids.items()}
+    assert records["phieu.jpg"]["dossier_source"] == "barcode"
+    assert (records["don.jpg"]["dossier"], records["don.jpg"]["dossier_source"]) == (code, "group")
+    dossier = client.get(f"/api/v1/dossiers/{code}").json()
+    assert {d["id"] for d in dossier["documents"]} == set(ids.values())

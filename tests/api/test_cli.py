@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -29,8 +30,10 @@ EXPORT_KEYS = {
 PAGE_KEYS = {"number", "text", "ocr_confidence", "blank", "rotation", "text_source"}
 
 
-def _sohoa(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOHOA_DATA_DIR": str(data_dir), "SOHOA_WORKERS": "2"}
+def _sohoa(
+    data_dir: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SOHOA_DATA_DIR": str(data_dir), "SOHOA_WORKERS": "2", **(extra_env or {})}
     env.pop("SOHOA_BROKER_URL", None)
     return subprocess.run([SOHOA, *args], capture_output=True, text=True, env=env, timeout=900, check=False)
 
@@ -51,21 +54,36 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subp
         write_example(next(s for s in EXAMPLES if s.name == name), scans)
     shutil.move(scans / "tam-tru-xoay-90.png", scans / "quay-2" / "tam-tru-xoay-90.png")
     data = root / "data"
-    return scans, data, _sohoa(data, "import", str(scans), "--wait")
+    return scans, data, _sohoa(data, "import", str(scans), "--wait", "--report", str(root / "report.csv"))
 
 
 def test_import_wait_reports_every_file_and_exits_zero_despite_failures(imported) -> None:
-    _scans, _data, result = imported
+    scans, _data, result = imported
     assert result.returncode == 0, result.stderr
-    for source in (
+    assert "input.empty" in result.stdout and "input.unreadable" in result.stdout  # the failed files, by code
+    assert "trang/phút" in result.stdout and "Kết quả nhập" in result.stdout  # Vietnamese by default
+    assert "Traceback" not in result.stdout + result.stderr
+    with (scans.parent / "report.csv").open(encoding="utf-8-sig") as handle:
+        report = {row["source"]: row for row in csv.DictReader(handle)}
+    assert set(report) == {
         "quay-2/tam-tru-xoay-90.png",
         "ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg",
+        "ho-so-dat-dai.zip/ho-so-dat-dai/02-don-dang-ky.jpg",
         "empty.pdf",
-    ):
-        assert source in result.stdout
-    assert "input.empty" in result.stdout and "input.unreadable" in result.stdout
-    assert "pages/minute" in result.stdout
-    assert "Traceback" not in result.stdout + result.stderr
+        "damaged.jpg",
+    }
+    assert report["empty.pdf"]["error_code"] == "input.empty" and report["empty.pdf"]["outcome"] == "failed"
+    receipt = report["ho-so-dat-dai.zip/ho-so-dat-dai/01-tiep-nhan.jpg"]
+    assert receipt["dossier"] == "000.00.21.H61-260211-0007" and receipt["outcome"] == "processed"
+    assert report["ho-so-dat-dai.zip/ho-so-dat-dai/02-don-dang-ky.jpg"]["dossier_source"] == "group"
+
+
+def test_messages_are_in_english_by_setting(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    write_example(next(s for s in EXAMPLES if s.name == "empty.pdf"), tmp_path / "in")
+    env_language = {"SOHOA_LANGUAGE": "en"}
+    result = _sohoa(tmp_path / "data", "import", str(tmp_path / "in"), extra_env=env_language)
+    assert "Import summary" in result.stdout and "Kết quả" not in result.stdout, result.stdout
 
 
 def test_export_follows_the_contract(imported) -> None:
@@ -99,7 +117,7 @@ def test_importing_the_same_bytes_again_makes_no_new_document(imported) -> None:
     scans, data, _ = imported
     before = _export(data)
     again = _sohoa(data, "import", str(scans / "quay-2"), "--wait")
-    assert again.returncode == 0 and "duplicate" in again.stdout
+    assert again.returncode == 0 and "trùng tệp đã có" in again.stdout, again.stdout
     assert len(_export(data)) == len(before)
 
 

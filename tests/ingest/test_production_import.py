@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def test_import_wait_enqueues_and_waits_for_worker_processes(
         [str(SOHOA), "import", str(scans), "--wait"], capture_output=True, text=True, env=env, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert "2 done, 1 failed" in result.stdout, result.stdout
+    assert re.search(r"đã xử lý lần này: xong\s*│ 2 ", result.stdout) and re.search(
+        r"lỗi\s*│ 1 ", result.stdout
+    ), result.stdout
     with production_services.db.unit_of_work() as session:
         repository = DocumentRepository(session)
         statuses = {d.source: d.status for d in repository.iter_all()}
