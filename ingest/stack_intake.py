@@ -43,6 +43,7 @@ def take_stack(services: Services, incoming: Incoming, *, pages: int) -> Taken |
             source = part_source(incoming.source, part.pages)
             facts = Facts(
                 dossier_source="separator" if part.dossier else incoming.dossier_source,
+                group=None if part.dossier else incoming.group,  # pages before the first start
                 stack_id=stack_id,
                 procedure=incoming.procedure,
                 received=incoming.received,

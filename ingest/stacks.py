@@ -83,7 +83,9 @@ class StackPlan:
     def parts(self, keep_separators: bool = False) -> tuple[PartPlan, ...]:
         """The parts in page order; a start with the code of the part it is in does not split it.
 
-        Separator pages are dropped unless `keep_separators`; a part left without pages is omitted.
+        Separator pages are dropped unless `keep_separators`; a part left without pages is omitted. In a
+        file of one dossier (every start has the same code) the pages before its start belong to it too: a
+        receipt scanned last does not cut the file; with several codes they form a part of their own.
         """
         by_page = {start.page: start for start in self.starts}
         groups: list[tuple[str | None, StartKind | None, list[int]]] = [(None, None, [])]
@@ -93,6 +95,9 @@ class StackPlan:
                 groups.append((start.code, start.kind, []))
             if start is None or start.kind == "receipt" or keep_separators:
                 groups[-1][2].append(number)
+        if len({start.code for start in self.starts}) == 1 and len(groups) == 2:
+            (_, _, leading), (code, kind, pages) = groups
+            groups = [(code, kind, sorted(leading + pages))]
         return tuple(PartPlan(tuple(pages), code, kind) for code, kind, pages in groups if pages)
 
 

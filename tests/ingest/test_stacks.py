@@ -263,6 +263,21 @@ def test_stack_plans_merge_same_code_starts_and_omit_empty_parts() -> None:
         StackPlan(page_count=2, starts=(Start(3, a, "receipt"),))
 
 
+def test_a_file_of_one_dossier_with_its_receipt_inside_is_not_cut() -> None:
+    a, b = CODES[:2]
+    receipt_last = StackPlan(page_count=4, starts=(Start(4, a, "receipt"),))
+    assert not receipt_last.needs_split
+    assert receipt_last.parts() == (PartPlan((1, 2, 3, 4), a, "receipt"),)
+    separator_inside = StackPlan(page_count=4, starts=(Start(2, a, "separator"),))
+    assert separator_inside.needs_split and separator_inside.parts() == (PartPlan((1, 3, 4), a, "separator"),)
+    two_dossiers = StackPlan(page_count=4, starts=(Start(2, a, "receipt"), Start(3, b, "receipt")))
+    assert two_dossiers.parts() == (
+        PartPlan((1,), None, None),  # before the first start of a stack of several: a part of its own
+        PartPlan((2,), a, "receipt"),
+        PartPlan((3, 4), b, "receipt"),
+    )
+
+
 def test_part_sources_name_their_pages() -> None:
     assert part_source("stack.pdf", (1, 2, 3)) == "stack.pdf#pages=1-3"
     assert part_source("quay-2/stack.pdf", (1, 2, 3, 5)) == "quay-2/stack.pdf#pages=1-3,5"
