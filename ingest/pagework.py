@@ -24,7 +24,7 @@ from ocr.barcodes import Barcode
 from ocr.decode import open_document
 from ocr.page import PageResult, process_page
 from ocr.searchable_pdf import PageLayer, Placement
-from ocr.tesseract import Word
+from ocr.tesseract import Word, WordTable
 from storage.models import Document, DocumentStatus
 from storage.repositories import DocumentRepository
 
@@ -91,7 +91,7 @@ def page_from_json(data: bytes, spool: Path) -> PageResult:
         skew=payload["skew"],
         dpi=payload["dpi"],
         barcodes=tuple(Barcode(f, t, (b[0], b[1], b[2], b[3])) for f, t, b in payload["barcodes"]),
-        words=tuple(
+        words=WordTable(
             Word(text, confidence, left, top, width, height, (key[0], key[1], key[2]))
             for text, confidence, left, top, width, height, key in payload["words"]
         ),
@@ -120,10 +120,11 @@ def start_fan_out(
             document = DocumentRepository(session).get(document_id)
             if document is None or DocumentStatus(document.status).finished:
                 return current_status(services, document_id)
-            original_key, size = document.original_key, document.size_bytes
+            original_key, size, sha256 = document.original_key, document.size_bytes, document.sha256
         if size > services.settings.max_file_bytes:
             return None  # the one-task path fails it with its coded error
-        count = open_document(services.original_bytes(original_key)).page_count
+        with open_document(services.original_path(original_key, sha256=sha256)) as decoded:
+            count = decoded.page_count
         if count < minimum:
             return None
         claimed = claim(services, document_id, lease)
@@ -156,16 +157,20 @@ def process_one_page(services: Services, document_id: str, number: int) -> bool:
             document = DocumentRepository(session).get(document_id)
             if document is None or document.status != DocumentStatus.PROCESSING:
                 return False
-            original_key, count = document.original_key, document.page_count or 0
+            original_key, sha256, count = document.original_key, document.sha256, document.page_count or 0
         key = page_key(document_id, number)
         if not services.store.exists(key):
             settings = services.settings
-            data = services.original_bytes(original_key)
-            decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
-            source = next(page for page in decoded.pages() if page.number == number)
-            with tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-{number}-") as spool:
+            original = services.original_path(original_key, sha256=sha256)
+            with (
+                open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+                tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-{number}-") as spool,
+            ):
                 result = process_page(
-                    source, engine=services.engine, options=services.page_options, spool=Path(spool)
+                    decoded.page(number),
+                    engine=services.engine,
+                    options=services.page_options,
+                    spool=Path(spool),
                 )
                 services.store.put_bytes(key, page_to_json(result), content_type="application/json")
         stored = set(services.store.keys(work_prefix(document_id)))
@@ -185,17 +190,18 @@ def finish_fanned_out(services: Services, document_id: str) -> DocumentStatus:
                 return current_status(services, document_id)
             session.expunge(document)
         claimed: Document = document
-        data = services.original_bytes(claimed.original_key)
-        decoded = open_document(
-            data, dpi=services.settings.ocr_dpi, max_pixels=services.settings.max_page_pixels
-        )
-        with tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-finish-") as spool_dir:
+        settings = services.settings
+        original = services.original_path(claimed.original_key, sha256=claimed.sha256)
+        with (
+            open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+            tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-finish-") as spool_dir,
+        ):
             spool = Path(spool_dir)
             pages = [
                 page_from_json(services.store.get_bytes(page_key(document_id, n)), spool)
                 for n in range(1, decoded.page_count + 1)
             ]
-            analysis = conclude(services, data, decoded, pages)
+            analysis = conclude(services, original, decoded, pages)
         status = record(services, claimed, analysis)
         for key in list(services.store.keys(work_prefix(document_id))):
             services.store.delete(key)

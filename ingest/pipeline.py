@@ -20,6 +20,7 @@ from classifiers.fields import DossierDecision, decide_dossier, find_dossier_cod
 from classifiers.keyfields import Field, extract_fields
 from classifiers.procedure import Classification
 from ingest import errors
+from ingest.filing import file_under, object_prefix, resolve_group_quietly
 from ingest.services import Services
 from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
 from ocr.errors import OcrError
@@ -43,7 +44,8 @@ class Analysis:
 
     media_type: MediaType
     pages: list[PageResult]
-    pdf: bytes
+    pdf: Path
+    """The searchable PDF: a scratch file of the services, removed once `record` has stored it."""
     dossier: DossierDecision
     classification: Classification
     fields: tuple[Field, ...] = ()
@@ -127,43 +129,66 @@ def _analyse(services: Services, document: Document) -> Analysis:
             f"the file is {document.size_bytes} bytes, over the {settings.max_file_bytes} limit",
             code=errors.TOO_LARGE,
         )
-    data = services.original_bytes(document.original_key)
-    decoded = open_document(data, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels)
-    with tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir:
+    original = services.original_path(document.original_key, sha256=document.sha256)
+    with (
+        open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+        tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir,
+    ):
         spool = Path(spool_dir)
         pages = [
             process_page(source, engine=services.engine, options=services.page_options, spool=spool)
             for source in decoded.pages()
         ]
-        return conclude(services, data, decoded, pages)
+        return conclude(services, original, decoded, pages)
 
 
-def conclude(services: Services, data: bytes, decoded: DecodedDocument, pages: list[PageResult]) -> Analysis:
+def conclude(
+    services: Services, original: Path, decoded: DecodedDocument, pages: list[PageResult]
+) -> Analysis:
     """From the read pages to the verdict: searchable PDF, dossier code, procedure, key fields, review.
 
-    Call while the pages' text-layer PDFs (in their spool folder) still exist.
+    Call while the pages' text-layer PDFs (in their spool folder) still exist. The PDF is written to a
+    scratch file of `services` (`Analysis.pdf`), which `record` stores and removes.
     """
+    pdf = services.scratch_file(".pdf")
+    try:
+        _write_searchable_pdf(services, original, decoded, pages, pdf)
+        dossier = decide_dossier(
+            find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
+        )
+        texts = [p.text for p in pages if not p.blank]
+        payloads = [b.text for p in pages for b in p.barcodes]
+        classification = services.classifier.classify(texts, payloads)
+        return Analysis(
+            fields=extract_fields([p.text for p in pages]),
+            media_type=decoded.media_type,
+            pages=pages,
+            pdf=pdf,
+            dossier=dossier,
+            classification=classification,
+            review_reasons=_review_reasons(services, pages, dossier, classification),
+        )
+    except BaseException:
+        pdf.unlink(missing_ok=True)
+        raise
+
+
+def _write_searchable_pdf(
+    services: Services, original: Path, decoded: DecodedDocument, pages: list[PageResult], output: Path
+) -> None:
+    """The stored PDF, file to file: the original PDF itself, or the image wrapped as a PDF first."""
+    layers = [page.layer for page in pages]
     if decoded.media_type is MediaType.PDF:
-        source_pdf = data
-    else:
-        frames = (page.image for page in decoded.pages())
-        source_pdf = image_source_pdf(data, dpi=file_dpi(data), frames=frames)
-    pdf = build_searchable_pdf(source_pdf, [page.layer for page in pages])
-    dossier = decide_dossier(
-        find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
-    )
-    texts = [p.text for p in pages if not p.blank]
-    payloads = [b.text for p in pages for b in p.barcodes]
-    classification = services.classifier.classify(texts, payloads)
-    return Analysis(
-        fields=extract_fields([p.text for p in pages]),
-        media_type=decoded.media_type,
-        pages=pages,
-        pdf=pdf,
-        dossier=dossier,
-        classification=classification,
-        review_reasons=_review_reasons(services, pages, dossier, classification),
-    )
+        build_searchable_pdf(original, layers, output=output)
+        return
+    wrapper = services.scratch_file(".source.pdf")
+    try:
+        image_source_pdf(  # frames are decoded again only for pages that must become JPEG pages
+            original, dpi=file_dpi(original), frames=lambda i: decoded.page(i + 1).image, output=wrapper
+        )
+        build_searchable_pdf(wrapper, layers, output=output)
+    finally:
+        wrapper.unlink(missing_ok=True)
 
 
 def _review_reasons(
@@ -177,17 +202,19 @@ def _review_reasons(
         reasons.append("ocr.low_confidence")
     if all(p.blank for p in pages):
         reasons.append("document.blank")
-    if dossier.conflict:
-        reasons.append("dossier.conflict")
     return reasons
 
 
 def record(services: Services, claimed: Document, analysis: Analysis) -> DocumentStatus:
     """Store derived objects, then write pages and verdict in one unit of work; finally file the original."""
-    dossier_code = claimed.dossier_code or analysis.dossier.code
-    prefix = f"dossiers/{dossier_code}/{claimed.id}" if dossier_code else f"inbox/{claimed.id}"
+    filing = file_under(claimed.dossier_code, claimed.dossier_source, analysis.dossier)
+    dossier_code = filing.code
+    prefix = object_prefix(claimed.id, dossier_code)
     pdf_key, text_key, words_key = f"{prefix}/searchable.pdf", f"{prefix}/text.txt", f"{prefix}/words.tsv"
-    services.store.put_bytes(pdf_key, analysis.pdf, content_type="application/pdf")
+    try:
+        services.store.put_file(pdf_key, analysis.pdf, content_type="application/pdf")
+    finally:
+        analysis.pdf.unlink(missing_ok=True)
     services.store.put_bytes(words_key, words_tsv(analysis.pages).encode("utf-8"), content_type=TSV)
     text = PAGE_SEPARATOR.join(p.text for p in analysis.pages)
     services.store.put_bytes(text_key, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
@@ -197,7 +224,8 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         target_original = f"{prefix}/{claimed.original_key.rsplit('/', 1)[-1]}"
         services.store.copy(claimed.original_key, target_original)
 
-    status = DocumentStatus.NEEDS_REVIEW if analysis.review_reasons else DocumentStatus.DONE
+    reasons = [*_stated_reasons(claimed, analysis.review_reasons), *filing.review_reasons]
+    status = DocumentStatus.NEEDS_REVIEW if reasons else DocumentStatus.DONE
     with services.db.unit_of_work() as session:
         repository = DocumentRepository(session)
         document = repository.get_for_update(claimed.id)
@@ -212,7 +240,7 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         if dossier_code and not document.dossier_code:
             DossierRepository(session).ensure(dossier_code)
             document.dossier_code = dossier_code
-            document.dossier_source = analysis.dossier.source
+            document.dossier_source = filing.source
         repository.replace_pages(document, [_page_row(p) for p in analysis.pages])
         ocr_scores = [p.ocr_confidence for p in analysis.pages if p.ocr_confidence is not None]
         document.media_type = analysis.media_type.value
@@ -222,17 +250,13 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
             {"kind": f.kind, "value": f.value, "page": f.page, "confidence": f.confidence, "label": f.label}
             for f in analysis.fields
         ]
-        document.procedure_id = analysis.classification.procedure_id
-        document.procedure_confidence = analysis.classification.confidence
+        document.procedure_id = claimed.given_procedure or analysis.classification.procedure_id
+        document.procedure_confidence = 1.0 if claimed.given_procedure else analysis.classification.confidence
         document.procedure_candidates = [
             {"procedure": c.procedure_id, "score": c.score, "evidence": c.evidence}
             for c in analysis.classification.candidates
         ]
-        document.review_reasons = analysis.review_reasons + (
-            [f"dossier codes disagree: {', '.join(analysis.dossier.conflict)}"]
-            if analysis.dossier.conflict
-            else []
-        )
+        document.review_reasons = reasons
         document.original_key = target_original
         document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key
         index_document(session, document.id, "\n".join(p.text for p in analysis.pages))
@@ -240,7 +264,15 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         document.finished_at = utcnow()
     if target_original != claimed.original_key:
         services.store.delete(claimed.original_key)  # only after the row points at the filed copy
+    resolve_group_quietly(services, claimed.group_key)
     return status
+
+
+def _stated_reasons(claimed: Document, reasons: list[str]) -> list[str]:
+    """Review reasons of the reading, less the procedure's when a person stated it up front (manifest)."""
+    if not claimed.given_procedure:
+        return list(reasons)
+    return [r for r in reasons if not r.startswith("procedure.")]
 
 
 def words_tsv(pages: list[PageResult]) -> str:

@@ -1,10 +1,22 @@
-"""What one process needs to run the pipeline, built once from settings."""
+"""What one process needs to run the pipeline, built once from settings.
+
+Originals are read from a local copy, never whole into memory: `Services.original_path` streams the object
+into this process's spool folder, `sohoa-spool-<host>-<pid>-*` under the system temporary folder (`TMPDIR`;
+the worker container mounts a volume at /tmp), checks its SHA-256, and keeps the last one for the next call.
+Folders left by killed processes are removed when a process of the same host makes its own.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from classifiers.catalog import Catalog, load_catalog
 from classifiers.model import ModelError, ProcedureModel
@@ -13,8 +25,8 @@ from ingest.settings import Settings
 from ocr.page import PageOptions
 from ocr.tesseract import TesseractEngine
 from storage.db import Database, create_database
-from storage.errors import StorageError
-from storage.objects import LocalObjectStore, ObjectStore
+from storage.errors import IntegrityMismatch, StorageError, StorageUnavailable
+from storage.objects import CHUNK, LocalObjectStore, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +47,45 @@ class Services:
     page_options: PageOptions
     model_sha256: str | None = None
     model_checked_at: float = field(default=0.0)
-    _last_original: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _spool_dir: Path | None = field(default=None, repr=False)
+    _spooled: tuple[str, Path] | None = field(default=None, repr=False)
+
+    def original_path(self, key: str, *, sha256: str | None = None) -> Path:
+        """A local copy of original `key`, streamed from the store in chunks, kept for the next call.
+
+        In Celery mode the document task counts pages and then processes, and page tasks of one document
+        follow each other, so one download serves them all. The copy is checked against `sha256` (the
+        digest recorded at intake) when given, and S3 checks its own recorded digest as it is read to the
+        end. Spooling another original, or `close()`, removes the previous copy and any scratch files.
+        Read-only: the copy is shared by whoever asks for the same key.
+        """
+        if self._spooled is not None and self._spooled[0] == key and self._spooled[1].is_file():
+            return self._spooled[1]
+        self._clear_spool()
+        target = self.scratch_file("", prefix="original-")  # a new name: an old path never shows new bytes
+        try:
+            digest = _download(self.store, key, target)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if sha256 is not None and digest != sha256:
+            target.unlink(missing_ok=True)
+            raise IntegrityMismatch(f"object {key} does not match the SHA-256 recorded at intake")
+        self._spooled = (key, target)
+        return target
 
     def original_bytes(self, key: str) -> bytes:
-        """An original's bytes (verified by the store), kept for the next call: in Celery mode the document
-        task counts pages and then processes, and page tasks of one document follow each other."""
-        if key not in self._last_original:
-            data = self.store.get_bytes(key)
-            self._last_original.clear()
-            self._last_original[key] = data
-        return self._last_original[key]
+        """An original's bytes, read from its spooled copy: only for originals known to be small."""
+        return self.original_path(key).read_bytes()
+
+    def scratch_file(self, suffix: str, *, prefix: str = "scratch-") -> Path:
+        """A new empty file in the spool folder, for what is too big to keep in memory (a searchable PDF).
+
+        Whoever stores it removes it; leftovers go when the next original is spooled or at `close()`.
+        """
+        handle, name = tempfile.mkstemp(dir=self._spool(), prefix=prefix, suffix=suffix)
+        os.close(handle)
+        return Path(name)
 
     def refresh_model(self, *, force: bool = False) -> None:
         """Load a newer learned model if one was trained since (checked at most every few seconds)."""
@@ -63,8 +104,67 @@ class Services:
             log.warning("keeping the current procedure model: %s", exc)
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections and remove the spool folder."""
         self.db.dispose()
+        if self._spool_dir is not None:
+            shutil.rmtree(self._spool_dir, ignore_errors=True)
+        self._spool_dir = self._spooled = None
+
+    def _spool(self) -> Path:
+        """This process's spool folder, made on first use (a forked child makes its own)."""
+        folder = self._spool_dir
+        if folder is None or not folder.is_dir() or not folder.name.startswith(_spool_prefix()):
+            _remove_stale_spools()
+            self._spool_dir = folder = Path(tempfile.mkdtemp(prefix=_spool_prefix()))
+        return folder
+
+    def _clear_spool(self) -> None:
+        """Remove the previous original's copy and the scratch files derived from it."""
+        self._spooled = None
+        if self._spool_dir is not None and self._spool_dir.is_dir():
+            for path in self._spool_dir.iterdir():
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
+
+def _spool_prefix(pid: int | None = None) -> str:
+    """Spool folders are named by host and process, so a crashed process's folder can be told apart."""
+    return f"sohoa-spool-{socket.gethostname()}-{os.getpid() if pid is None else pid}-"
+
+
+def _remove_stale_spools() -> None:
+    """Remove the spool folders of this host's processes that are gone (killed before `close()`)."""
+    host = f"sohoa-spool-{socket.gethostname()}-"
+    for folder in Path(tempfile.gettempdir()).glob(f"{host}*"):
+        pid = folder.name.removeprefix(host).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, run by another user
+    return True
+
+
+def _download(store: ObjectStore, key: str, target: Path) -> str:
+    """Copy object `key` into `target` chunk by chunk; returns the SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    with store.open(key) as stream:
+        try:
+            with target.open("wb") as out:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except OSError as exc:  # the store's disk, or ours, failing: retry later like an unreachable store
+            raise StorageUnavailable(f"cannot copy {key} to {target}: {exc}") from exc
+    return digest.hexdigest()
 
 
 def build_store(settings: Settings) -> ObjectStore:

@@ -22,7 +22,7 @@ from ocr import cleanup
 from ocr.barcodes import Barcode, read_barcodes
 from ocr.decode import SourcePage
 from ocr.searchable_pdf import PageLayer, Placement
-from ocr.tesseract import Recognition, TesseractEngine, Word
+from ocr.tesseract import Recognition, TesseractEngine, WordTable
 
 TextSource = Literal["ocr", "pdf"]
 
@@ -62,8 +62,9 @@ class PageResult:
     """Degrees of deskew applied (the page's measured text angle, counter-clockwise positive)."""
     dpi: float
     barcodes: tuple[Barcode, ...]
-    words: tuple[Word, ...]
-    """Recognised words with boxes in the OCR image (upright, level, at `ocr_dpi`)."""
+    words: WordTable
+    """Recognised words with boxes in the OCR image (upright, level, at `ocr_dpi`), packed: a long
+    document keeps every page's words until the words file is written."""
     ocr_dpi: float | None
     layer: PageLayer
     """How the stored PDF shows this page."""
@@ -110,7 +111,7 @@ def process_page(
         skew=round(skew, 2),
         dpi=source.dpi,
         barcodes=barcodes,
-        words=recognition.words,
+        words=WordTable(recognition.words),
         ocr_dpi=ocr_dpi,
         layer=PageLayer(source_index=index, placement=placement, text_pdf_path=text_pdf_path),
     )
@@ -151,7 +152,7 @@ def _unread_page(
         skew=0.0,
         dpi=source.dpi,
         barcodes=barcodes,
-        words=(),
+        words=WordTable(),
         ocr_dpi=None,
         layer=PageLayer(source_index=source.number - 1),
     )

@@ -3,21 +3,24 @@
 Every page of the source (the input PDF itself, or the input image wrapped losslessly by img2pdf) is placed
 as a form XObject on a new page, turned and deskewed by a transformation matrix (so the stored page shows
 the original pixels, upright and level, at their own resolution), with tesseract's invisible text layer on
-top. Born-digital and blank pages are copied untouched.
+top. Born-digital and blank pages are copied untouched. Sources and outputs may be files (`output=`), so a
+500-page document's PDF is streamed from disk to disk by pikepdf rather than held in memory.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, overload
 
 import cv2
 import img2pdf
 import numpy as np
 import pikepdf
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ocr import errors
 from ocr.cleanup import rotation_matrix
@@ -58,23 +61,165 @@ class PageLayer:
     text_pdf_path: Path | None = None
 
 
-def image_source_pdf(data: bytes, *, dpi: float, frames: Iterable[np.ndarray] | None = None) -> bytes:
-    """Wrap an image file as a PDF, one page per frame, keeping its bytes (JPEG passthrough, CCITT, Flate).
+PdfSource = Path | bytes
+"""A PDF or image file to read from: its path (read lazily from disk) or, for small files, its bytes."""
+
+
+FrameSource = Iterable[np.ndarray] | Callable[[int], np.ndarray]
+"""Decoded frames for JPEG fallback pages: in order, or one by 0-based index (decoded only when needed)."""
+
+MERGE_GROUP = 64
+"""How many one-page PDFs are open at once while the pages of a multi-frame image are put together."""
+
+
+@overload
+def image_source_pdf(
+    source: PdfSource, *, dpi: float, frames: FrameSource | None = None, output: None = None
+) -> bytes: ...
+@overload
+def image_source_pdf(
+    source: PdfSource, *, dpi: float, frames: FrameSource | None = None, output: Path
+) -> Path: ...
+def image_source_pdf(
+    source: PdfSource, *, dpi: float, frames: FrameSource | None = None, output: Path | None = None
+) -> bytes | Path:
+    """Wrap an image file as a PDF, one page per frame, keeping its pixels (JPEG passthrough, CCITT, Flate).
 
     Formats img2pdf cannot wrap, or would inflate (JPEG-compressed TIFF), fall back to JPEG pages made from
-    the decoded `frames`.
+    the decoded `frames`. With `output`, the PDF is written there and its path returned; else its bytes.
+    A multi-frame file given as a path with an `output` is wrapped frame by frame through one-page PDFs on
+    disk, so a 2 GB TIFF is never in memory whole (bi-level frames are re-encoded as CCITT G4, others as
+    PNG: both lossless); otherwise img2pdf reads the whole file and holds the PDF until it is written.
     """
+    frame = _frame_getter(frames)
+    if output is not None and isinstance(source, Path) and _frame_count(source) > 1:
+        return _wrap_frames(source, dpi=dpi, frame=frame, output=output)
     layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
-    if not _lossy_tiff(data):
-        try:
-            wrapped = img2pdf.convert(data, layout_fun=layout)
-        except Exception:  # img2pdf raises many unrelated types for what it cannot wrap: fall back
-            wrapped = None
-        if wrapped is not None and len(wrapped) <= SIZE_ALLOWANCE * len(data) + 32_768:
-            return bytes(wrapped)
-    if frames is None:
-        raise OcrError("the image cannot be wrapped into a PDF", code=errors.UNREADABLE)
-    return bytes(img2pdf.convert([_jpeg(frame) for frame in frames], layout_fun=layout))
+    data = source.read_bytes() if isinstance(source, Path) else source
+    wrapped = None if _lossy_tiff(data) else _wrapped(data, layout, budget=len(data))
+    if wrapped is None:
+        if frame is None:
+            raise OcrError("the image cannot be wrapped into a PDF", code=errors.UNREADABLE)
+        count = _frame_count(io.BytesIO(data))
+        wrapped = bytes(img2pdf.convert([_jpeg(frame(index)) for index in range(count)], layout_fun=layout))
+    if output is None:
+        return wrapped
+    output.write_bytes(wrapped)
+    return output
+
+
+def _wrapped(data: bytes, layout: Any, *, budget: int) -> bytes | None:
+    """img2pdf's lossless wrapping of an image file, or None if it cannot or it would inflate the bytes."""
+    try:
+        wrapped = bytes(img2pdf.convert(data, layout_fun=layout))
+    except Exception:  # img2pdf raises many unrelated types for what it cannot wrap: fall back
+        return None
+    return wrapped if len(wrapped) <= SIZE_ALLOWANCE * budget + 32_768 else None
+
+
+def _frame_getter(frames: FrameSource | None) -> Callable[[int], np.ndarray] | None:
+    """Frames by index; an iterable is walked forward as far as asked (earlier frames are skipped)."""
+    if frames is None or callable(frames):
+        return frames
+    iterator, position = iter(frames), [-1]
+
+    def frame(index: int) -> np.ndarray:
+        while True:
+            value = next(iterator)
+            position[0] += 1
+            if position[0] == index:
+                return value
+
+    return frame
+
+
+def _frame_count(source: Path | BinaryIO) -> int:
+    try:
+        with Image.open(source) as image:
+            return int(getattr(image, "n_frames", 1))
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise OcrError(f"the image cannot be wrapped into a PDF: {exc}", code=errors.UNREADABLE) from exc
+
+
+def _wrap_frames(
+    source: Path, *, dpi: float, frame: Callable[[int], np.ndarray] | None, output: Path
+) -> Path:
+    """Wrap each frame as a one-page PDF file, then put them together in bounded groups."""
+    layout = img2pdf.get_fixed_dpi_layout_fun((dpi, dpi))
+    with tempfile.TemporaryDirectory(prefix=".wrap-", dir=output.parent) as folder:
+        pages: list[Path] = []
+        with Image.open(source) as image:
+            for index in range(int(getattr(image, "n_frames", 1))):
+                try:
+                    image.seek(index)
+                except (OSError, EOFError) as exc:
+                    raise OcrError(
+                        f"page {index + 1} of the image is damaged: {exc}", code=errors.UNREADABLE
+                    ) from exc
+                wrapped = _wrap_frame(image, layout)
+                if wrapped is None:
+                    if frame is None:
+                        raise OcrError(
+                            f"page {index + 1} of the image cannot be wrapped into a PDF",
+                            code=errors.UNREADABLE,
+                        )
+                    wrapped = bytes(img2pdf.convert(_jpeg(frame(index)), layout_fun=layout))
+                page = Path(folder) / f"page-{index:05d}.pdf"
+                page.write_bytes(wrapped)
+                pages.append(page)
+        _concatenate(pages, output, Path(folder))
+    return output
+
+
+def _wrap_frame(image: Image.Image, layout: Any) -> bytes | None:
+    """The current frame as a lossless one-page PDF, None when it must become a JPEG page instead.
+
+    The frame is turned by its EXIF orientation first, as the decoder turns it for OCR.
+    """
+    if str(image.info.get("compression", "")) in LOSSY_TIFF:
+        return None
+    compressed = (
+        sum(image.tag_v2.get(279, ()) or image.tag_v2.get(325, ())) if hasattr(image, "tag_v2") else 0
+    )
+    frame = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) not in (0, 1) else image
+    buffer = io.BytesIO()
+    try:
+        if frame.mode == "1":
+            frame.save(buffer, format="TIFF", compression="group4")
+        else:
+            frame.save(buffer, format="PNG")
+    except (OSError, ValueError, KeyError):
+        return None
+    return _wrapped(buffer.getvalue(), layout, budget=compressed or len(buffer.getvalue()))
+
+
+def _concatenate(pages: list[Path], output: Path, folder: Path) -> None:
+    """One PDF of the pages of `pages`, in order, with at most MERGE_GROUP files open at a time."""
+    level = 0
+    while len(pages) > MERGE_GROUP:
+        merged = []
+        for start in range(0, len(pages), MERGE_GROUP):
+            part = folder / f"merge-{level}-{start:05d}.pdf"
+            _merge(pages[start : start + MERGE_GROUP], part)
+            merged.append(part)
+        for page in pages:
+            page.unlink()
+        pages, level = merged, level + 1
+    _merge(pages, output)
+
+
+def _merge(sources: list[Path], output: Path) -> None:
+    """Append every page of `sources` to a new PDF with qpdf's own page copying, which reads the
+    sources' streams from disk as it writes (a pikepdf `copy_foreign` would copy them into memory)."""
+    arguments = ["qpdf", "--keep-files-open=y", "--empty", "--pages", *map(str, sources), "--", str(output)]
+    try:
+        pikepdf.Job(arguments).run()  # warnings (a damaged one-page PDF repaired) are not failures
+    except (pikepdf.PdfError, OSError, RuntimeError) as exc:
+        raise OcrError(f"the image pages cannot be put together: {exc}", code=errors.UNREADABLE) from exc
+
+
+LOSSY_TIFF = frozenset({"jpeg", "tiff_jpeg", "webp", "jpeg2000"})
+"""TIFF compressions whose frames become JPEG pages (wrapping them losslessly would inflate them)."""
 
 
 def _lossy_tiff(data: bytes) -> bool:
@@ -82,7 +227,7 @@ def _lossy_tiff(data: bytes) -> bool:
         return False
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return str(image.info.get("compression", "")) in {"jpeg", "tiff_jpeg", "webp", "jpeg2000"}
+            return str(image.info.get("compression", "")) in LOSSY_TIFF
     except OSError:
         return False
 
@@ -134,35 +279,62 @@ def output_size(placement: Placement) -> tuple[float, float]:
     return out_width * scale, out_height * scale
 
 
-def build_searchable_pdf(source_pdf: bytes, layers: Sequence[PageLayer]) -> bytes:
-    """Compose the output PDF (version ≥ 1.5) from the source PDF and one layer description per page."""
-    output = pikepdf.new()
-    with pikepdf.open(io.BytesIO(source_pdf)) as source:
-        for layer in layers:
-            source_page = source.pages[layer.source_index]
-            if layer.placement is None or (layer.placement.identity and layer.text_pdf_path is None):
-                output.pages.append(source_page)
-                continue
-            page = _placed_page(output, source_page, layer.placement)
-            if layer.text_pdf_path is not None:
-                _overlay_text(output, page, layer.text_pdf_path)
+@overload
+def build_searchable_pdf(
+    source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: None = None
+) -> bytes: ...
+@overload
+def build_searchable_pdf(source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: Path) -> Path: ...
+def build_searchable_pdf(
+    source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: Path | None = None
+) -> bytes | Path:
+    """Compose the output PDF (version ≥ 1.5) from the source PDF and one layer description per page.
+
+    With `output` the PDF is written to that file and its path returned, else its bytes. The pages are
+    rebuilt inside the opened source itself, so its images are never copied: writing the output reads
+    them from the source file one by one (pikepdf copies what comes from another PDF into memory), and a
+    long document is never in memory whole.
+    """
+    with pikepdf.open(source_pdf if isinstance(source_pdf, Path) else io.BytesIO(source_pdf)) as pdf:
+        originals = list(pdf.pages)
+        pages = [_output_page(pdf, originals[layer.source_index], layer) for layer in layers]
+        del pdf.pages[:]
+        for page in pages:
+            pdf.pages.append(page)
+        _keep_only_pages(pdf)
         buffer = io.BytesIO()
-        output.save(
-            buffer,
+        pdf.save(
+            buffer if output is None else output,
             min_version="1.5",
             compress_streams=True,
             object_stream_mode=pikepdf.ObjectStreamMode.generate,
         )
-    output.close()
-    return buffer.getvalue()
+    return buffer.getvalue() if output is None else output
 
 
-def _placed_page(output: pikepdf.Pdf, source_page: pikepdf.Page, placement: Placement) -> pikepdf.Page:
+def _output_page(pdf: pikepdf.Pdf, source_page: pikepdf.Page, layer: PageLayer) -> pikepdf.Page:
+    """The stored page for one layer: the source page itself, or a new page placing it, text on top."""
+    if layer.placement is None or (layer.placement.identity and layer.text_pdf_path is None):
+        return source_page
+    page = _placed_page(pdf, source_page, layer.placement)
+    if layer.text_pdf_path is not None:
+        _overlay_text(pdf, page, layer.text_pdf_path)
+    return page
+
+
+def _keep_only_pages(pdf: pikepdf.Pdf) -> None:
+    """Drop what the source carried besides its pages (outline, forms, metadata, document info)."""
+    pdf.trailer.Root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Catalog, Pages=pdf.Root.Pages))
+    if "/Info" in pdf.trailer:
+        del pdf.trailer.Info
+
+
+def _placed_page(pdf: pikepdf.Pdf, source_page: pikepdf.Page, placement: Placement) -> pikepdf.Page:
     """A new page showing the source page as a form XObject, turned and deskewed by `placement`."""
     width_pt, height_pt = output_size(placement)
-    form = output.copy_foreign(source_page.as_form_xobject(handle_transformations=True))
+    form = source_page.as_form_xobject(handle_transformations=True)
     page = pikepdf.Page(
-        output.make_indirect(
+        pdf.make_indirect(
             pikepdf.Dictionary(
                 Type=pikepdf.Name.Page,
                 MediaBox=[0, 0, width_pt, height_pt],
@@ -178,9 +350,8 @@ def _placed_page(output: pikepdf.Pdf, source_page: pikepdf.Page, placement: Plac
     )
     a, b, c, d, e, f = placement_matrix(placement)
     content = f"q {a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.4f} {f:.4f} cm\n".encode() + placed + b"\nQ\n"
-    page.obj.Contents = output.make_stream(content)
-    output.pages.append(page)
-    return output.pages[-1]
+    page.obj.Contents = pdf.make_stream(content)
+    return page
 
 
 def _overlay_text(output: pikepdf.Pdf, page: pikepdf.Page, text_pdf_path: Path) -> None:

@@ -10,8 +10,11 @@ import csv
 import io
 import os
 import tempfile
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import cv2
 import numpy as np
@@ -36,6 +39,70 @@ class Word:
     height: int
     line_key: tuple[int, int, int]
     """(block, paragraph, line) numbers: words sharing it are on one line."""
+
+
+class WordTable(Sequence[Word]):
+    """A page's words packed flat: the texts in one string, the numbers in arrays.
+
+    About 50 bytes a word instead of about 400 as `Word` objects, so a 500-page document can keep every
+    page's words until its words file is written. Reads like a tuple of `Word` (made on access).
+    """
+
+    __slots__ = ("_confidences", "_ends", "_numbers", "_text")
+    _FIELDS = 7
+    """left, top, width, height and the three numbers of the line key."""
+
+    def __init__(self, words: Iterable[Word] = ()) -> None:
+        texts: list[str] = []
+        self._ends = array("I")
+        self._numbers = array("i")
+        self._confidences = array("d")
+        end = 0
+        for word in words:
+            texts.append(word.text)
+            end += len(word.text)
+            self._ends.append(end)
+            self._confidences.append(word.confidence)
+            self._numbers.extend((word.left, word.top, word.width, word.height, *word.line_key))
+        self._text = "".join(texts)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, index: int) -> Word: ...
+    @overload
+    def __getitem__(self, index: slice) -> WordTable: ...
+    def __getitem__(self, index: int | slice) -> Word | WordTable:
+        if isinstance(index, slice):
+            return WordTable(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("word index out of range")
+        start = self._ends[index - 1] if index else 0
+        n = self._numbers[self._FIELDS * index : self._FIELDS * (index + 1)]
+        text = self._text[start : self._ends[index]]
+        return Word(text, self._confidences[index], n[0], n[1], n[2], n[3], (n[4], n[5], n[6]))
+
+    def __iter__(self) -> Iterator[Word]:
+        return (self[index] for index in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, WordTable):
+            return self._key() == other._key()
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"WordTable({len(self)} words)"
+
+    def _key(self) -> tuple[str, bytes, bytes, bytes]:
+        return self._text, self._ends.tobytes(), self._numbers.tobytes(), self._confidences.tobytes()
 
 
 @dataclass(frozen=True)

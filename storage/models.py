@@ -1,4 +1,4 @@
-"""Metadata tables: dossiers, documents, pages, imports and scanned stacks (SQLAlchemy 2 declarative models)."""
+"""Metadata tables: dossiers, documents, pages, imports, scanned stacks (SQLAlchemy 2 declarative models)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from ingest.services import Services
 from ocr.tesseract import Recognition, TesseractEngine
 from storage.models import DocumentStatus
 from storage.repositories import DocumentRepository
+from tests.ocr.pdfs import born_digital_pdf, page_text, scanned_pdf
 
 
 def _spec(name: str) -> ExampleSpec:
@@ -135,3 +138,45 @@ def test_processing_twice_changes_nothing(services: Services, tmp_path: Path) ->
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(result.document_id, with_pages=True)
         assert document is not None and len(document.pages) == 1 and document.attempts == 1
+
+
+def test_every_page_of_a_born_digital_pdf_reuses_its_text_layer(services: Services) -> None:
+    services.engine = RefusingEngine()
+    result = intake(services, born_digital_pdf(12), source="long.pdf")
+    assert process_document(services, result.document_id) is not DocumentStatus.FAILED
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(result.document_id, with_pages=True)
+        assert document is not None and document.pdf_key is not None
+        record = document_record(document)
+    assert [p["text_source"] for p in record["pages"]] == ["pdf"] * 12
+    assert [p["text"] for p in record["pages"]] == [page_text(n) for n in range(1, 13)]
+    with pikepdf.open(io.BytesIO(services.store.get_bytes(record["objects"]["pdf"]))) as pdf:
+        assert len(pdf.pages) == 12
+
+
+def _heap_peak(services: Services, data: bytes, name: str) -> int:
+    """Peak of the Python heap (tracemalloc, numpy's buffers included) while one document is processed."""
+    document_id = intake(services, data, source=name).document_id
+    tracemalloc.start()
+    try:
+        status = process_document(services, document_id)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status is not DocumentStatus.FAILED
+    return peak
+
+
+@pytest.mark.slow
+def test_a_ten_times_longer_scan_needs_about_the_same_memory(services: Services) -> None:
+    """60 pages vs 6: the original, the text layers and the searchable PDF are read and written page by
+    page, so the heap's peak is one page's work plus the text kept for the verdict, not the document
+    (here about 1 MB of JPEG per page: 60 MB that a whole-file read or a PDF built in memory would hold)."""
+    make = partial(scanned_pdf, dpi=300, height=0.3, noise=10.0, quality=92)  # strips: quick OCR, big files
+    _heap_peak(services, make(1), "warm-up.pdf")  # one-time loads (model, catalog) out of the way
+    short = _heap_peak(services, make(6), "short.pdf")
+    long = _heap_peak(services, make(60), "long.pdf")
+    assert long < 1.5 * short, f"peak {long / 2**20:.1f} MB for 60 pages vs {short / 2**20:.1f} MB for 6"
+    probe = services.scratch_file(".probe")
+    left = [p.name for p in probe.parent.iterdir() if p != probe]
+    assert len(left) == 1 and left[0].startswith("original-"), f"only the last original is kept: {left}"

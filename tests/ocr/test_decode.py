@@ -1,12 +1,14 @@
 import io
+from pathlib import Path
 
 import numpy as np
 import pikepdf
 import pytest
 from PIL import Image
 
-from ocr.decode import MediaType, open_document, sniff
+from ocr.decode import MediaType, SourcePage, file_dpi, open_document, sniff
 from ocr.errors import InputError
+from tests.ocr.pdfs import Extractions, blank_scanned_pdf, born_digital_pdf, page_text, scanned_pdf
 
 
 def _png(size: tuple[int, int] = (400, 300), mode: str = "RGB", dpi: int = 200) -> bytes:
@@ -87,3 +89,103 @@ def test_pdf_pages_render_at_the_requested_dpi_and_capped() -> None:
     assert abs(first.image.shape[0] - 1650) <= 1 and abs(first.image.shape[1] - 1275) <= 1
     assert first.text_layer is None
     assert huge.image.shape[0] * huge.image.shape[1] <= 20_000_000 and huge.downscaled
+
+
+# --- page by page, from a path ---------------------------------------------------------------------
+
+
+def _same_page(a: SourcePage, b: SourcePage) -> None:
+    assert (a.number, a.dpi, a.text_layer, a.downscaled) == (b.number, b.dpi, b.text_layer, b.downscaled)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.gray, b.gray)
+    assert np.array_equal(a.preview(), b.preview())
+
+
+def _tiff(frames: int) -> bytes:
+    images = [Image.new("L", (120 + 10 * i, 160), 40 * i) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="TIFF", save_all=True, append_images=images[1:], dpi=(200, 200))
+    return buffer.getvalue()
+
+
+def _mixed_pdf() -> bytes:
+    """Page 1 scanned, pages 2-3 born-digital."""
+    merged = pikepdf.new()
+    for data in (scanned_pdf(1, distinct=1, dpi=100), born_digital_pdf(2)):
+        with pikepdf.open(io.BytesIO(data)) as part:
+            merged.pages.extend(part.pages)
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["pdf", "tiff"])
+def test_page_n_is_the_nth_of_pages(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / f"doc.{kind}"
+    path.write_bytes(_mixed_pdf() if kind == "pdf" else _tiff(3))
+    with open_document(path, dpi=100) as document:
+        walked = list(document.pages())
+        assert len(walked) == document.page_count == 3
+        for number in (3, 1, 2):  # any order: no page depends on the ones before it
+            _same_page(document.page(number), walked[number - 1])
+        with pytest.raises(IndexError):
+            document.page(4)
+    if kind == "pdf":
+        assert walked[0].text_layer is None and walked[2].text_layer == page_text(2)
+
+
+@pytest.mark.parametrize("kind", ["pdf", "tiff", "jpeg"])
+def test_a_path_and_its_bytes_open_the_same_document(kind: str, tmp_path: Path) -> None:
+    data = {"pdf": _mixed_pdf, "tiff": lambda: _tiff(2), "jpeg": _jpeg}[kind]()
+    path = tmp_path / "scan.bin"
+    path.write_bytes(data)
+    with open_document(path, dpi=100) as from_path, open_document(data, dpi=100) as from_bytes:
+        assert (from_path.media_type, from_path.page_count) == (from_bytes.media_type, from_bytes.page_count)
+        for a, b in zip(from_path.pages(), from_bytes.pages(), strict=True):
+            _same_page(a, b)
+    if kind != "pdf":
+        assert file_dpi(path) == file_dpi(data)
+
+
+def test_bad_files_on_disk_get_the_same_codes(tmp_path: Path) -> None:
+    for data, code in [
+        (b"", "input.empty"),
+        (_jpeg()[:2000], "input.unreadable"),
+        (b"%PDF-1.4\n%%EOF", "input.unreadable"),
+    ]:
+        path = tmp_path / "bad"
+        path.write_bytes(data)
+        with pytest.raises(InputError) as caught:
+            [page.image for page in open_document(path).pages()]
+        assert caught.value.code == code
+
+
+def test_page_200_of_200_reads_no_other_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(born_digital_pdf(200))
+    seen = Extractions(monkeypatch)
+    with open_document(path, dpi=72) as document:
+        assert document.page_count == 200
+        page = document.page(200)
+    assert page.number == 200 and page.text_layer == page_text(200)
+    assert seen.pages == [200], "the text layers of pages 1-199 were not extracted"
+
+
+def test_the_text_layer_is_read_with_one_open_for_the_whole_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(born_digital_pdf(30))
+    seen = Extractions(monkeypatch)
+    with open_document(path, dpi=72) as document:
+        layers = [page.text_layer for page in document.pages()]
+    assert layers == [page_text(n) for n in range(1, 31)]
+    assert seen.opened == 1 and seen.pages == list(range(1, 31))
+
+
+def test_scanned_pages_never_open_pdfplumber(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(blank_scanned_pdf(12))
+    seen = Extractions(monkeypatch)
+    with open_document(path) as document:
+        assert all(page.text_layer is None for page in document.pages())
+    assert seen.opened == 0 and seen.pages == []

@@ -12,6 +12,7 @@ from PIL import Image
 
 from examples.synth import Degradation, degrade, make_page
 from ocr import cleanup
+from ocr.decode import open_document
 from ocr.searchable_pdf import PageLayer, Placement, build_searchable_pdf, image_source_pdf, output_size
 
 
@@ -89,3 +90,83 @@ def test_born_digital_and_blank_pages_are_copied_unchanged() -> None:
     pdf = build_searchable_pdf(buffer.getvalue(), [PageLayer(0)])
     with pikepdf.open(io.BytesIO(pdf)) as document:
         assert [float(v) for v in document.pages[0].mediabox] == [0, 0, 595, 842]
+
+
+# --- file to file ----------------------------------------------------------------------------------
+
+
+def _render(pdf: Path | bytes, index: int, dpi: float) -> np.ndarray:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return np.asarray(document[index].render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    finally:
+        document.close()
+
+
+def test_a_path_source_builds_the_same_pdf_into_a_file(tmp_path: Path) -> None:
+    data = _jpeg(make_page("ket-hon", seed=1, dpi=100).image, dpi=100)
+    source = tmp_path / "source.pdf"
+    source.write_bytes(image_source_pdf(data, dpi=100))
+    layers = [
+        PageLayer(0, Placement(width=827, height=1169, dpi=100, quarter_turn=90, skew=1.0)),
+        PageLayer(0),
+    ]
+    in_memory = build_searchable_pdf(source.read_bytes(), layers)
+    written = build_searchable_pdf(source, layers, output=tmp_path / "out.pdf")
+    assert written == tmp_path / "out.pdf"
+    for index in (0, 1):
+        assert np.array_equal(_render(written, index, 50), _render(in_memory, index, 50))
+
+
+def _page_image(pdf: Path, index: int) -> np.ndarray:
+    """The pixels of the one image on page `index`, as stored (in grayscale)."""
+    with pikepdf.open(pdf) as document:
+        [image] = document.pages[index].get_images().values()
+        return np.asarray(pikepdf.PdfImage(image).as_pil_image().convert("L"))
+
+
+def _tiff_file(path: Path, frames: list[Image.Image], **options: object) -> Path:
+    frames[0].save(path, format="TIFF", save_all=True, append_images=frames[1:], dpi=(100, 100), **options)
+    return path
+
+
+def _decoded_frames(path: Path) -> list[np.ndarray]:
+    with open_document(path) as document:
+        return [page.gray for page in document.pages()]
+
+
+def test_a_long_bilevel_tiff_is_wrapped_frame_by_frame_losslessly(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    frames = [
+        Image.fromarray((rng.random((120, 90)) > 0.5).astype(np.uint8) * 255).convert("1") for _ in range(70)
+    ]
+    path = _tiff_file(tmp_path / "long.tif", frames, compression="group4")
+    wrapped = image_source_pdf(path, dpi=100, output=tmp_path / "wrapped.pdf")
+    assert len(pdfium.PdfDocument(wrapped)) == 70, "more pages than one merge group, in one PDF"
+    assert wrapped.stat().st_size <= 1.1 * path.stat().st_size + 70 * 2048
+    decoded = _decoded_frames(path)
+    for index in (0, 63, 64, 69):
+        assert np.array_equal(_page_image(wrapped, index), decoded[index]), index
+
+
+def test_frames_are_wrapped_as_the_decoder_turns_them(tmp_path: Path) -> None:
+    pages = [make_page("tam-tru", seed=s, dpi=50).image.convert("L") for s in (1, 2)]
+    path = _tiff_file(tmp_path / "turned.tif", pages, compression="tiff_lzw", tiffinfo={274: 6})
+    wrapped = image_source_pdf(path, dpi=100, output=tmp_path / "wrapped.pdf")
+    for index, expected in enumerate(_decoded_frames(path)):
+        assert expected.shape == (pages[index].width, pages[index].height), "EXIF orientation applied"
+        assert np.array_equal(_page_image(wrapped, index), expected), index
+
+
+def test_jpeg_tiff_frames_from_a_path_become_jpeg_pages(tmp_path: Path) -> None:
+    pages = [make_page("tam-tru", seed=s, dpi=100).image for s in (1, 2, 3)]
+    path = _tiff_file(tmp_path / "scan.tif", pages, compression="jpeg")
+    asked: list[int] = []
+
+    def frame(index: int) -> np.ndarray:
+        asked.append(index)
+        return np.asarray(pages[index])
+
+    wrapped = image_source_pdf(path, dpi=100, frames=frame, output=tmp_path / "wrapped.pdf")
+    assert asked == [0, 1, 2] and len(pdfium.PdfDocument(wrapped)) == 3
+    assert wrapped.stat().st_size <= 1.1 * path.stat().st_size + 32_768

@@ -1,7 +1,11 @@
+import tracemalloc
+from pathlib import Path
+
 import pytest
 
-from ocr.textlayer import extract_text_layer, is_usable_text
+from ocr.textlayer import TextLayerReader, extract_text_layer, is_usable_text
 from tests.conftest import shared_testdata
+from tests.ocr.pdfs import born_digital_pdf, page_text, scanned_pdf
 
 
 def test_vietnamese_text_is_usable_and_garbage_is_not() -> None:
@@ -17,3 +21,28 @@ def test_vietnamese_text_is_usable_and_garbage_is_not() -> None:
 def test_real_pdfs_decide_per_page(name: str, usable: bool) -> None:
     data = shared_testdata("ocrmypdf-resources", name).read_bytes()
     assert (extract_text_layer(data, 0) is not None) is usable
+
+
+def test_each_page_of_a_born_digital_pdf_gives_its_own_layer(tmp_path: Path) -> None:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(born_digital_pdf(5))
+    with TextLayerReader(path) as reader:
+        assert [reader.text_of(i) for i in (4, 0, 2)] == [page_text(5), page_text(1), page_text(3)]
+        assert reader.text_of(5) is None, "no such page: nothing to reuse"
+    assert extract_text_layer(path, 1) == page_text(2) == extract_text_layer(path.read_bytes(), 1)
+
+
+def test_reading_page_by_page_keeps_no_page_data(tmp_path: Path) -> None:
+    """pdfminer caches every stream it parsed (the scanned images): the reader lets them go after a page."""
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(scanned_pdf(30, distinct=3, dpi=150))
+    size = path.stat().st_size
+    with TextLayerReader(path) as reader:
+        reader.text_of(0)
+        tracemalloc.start()
+        try:
+            assert all(reader.text_of(i) is None for i in range(30))
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert held < size / 10, f"{held} bytes still held after reading a {size}-byte PDF"

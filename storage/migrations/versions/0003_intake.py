@@ -1,4 +1,4 @@
-"""Bulk intake: imports and their items (resumable), scanned stacks, and per-document grouping and manifest data.
+"""Bulk intake: resumable imports and their items, scanned stacks, per-document group and manifest facts.
 
 Revision ID: 0003
 Revises: 0002
