@@ -117,19 +117,19 @@ def scan_stack(path: Path, *, max_pixels: int = 60_000_000) -> StackPlan:
 
     An unreadable file raises `ocr.errors.InputError` with its code.
     """
-    document = _open_stack(path, max_pixels=max_pixels)
     starts: list[Start] = []
-    for page in document.pages():
-        found = dossier_start(barcode.text for barcode in read_barcodes(page.gray))
-        if found is not None:
-            starts.append(Start(page=page.number, code=found.code, kind=found.kind))
-        del page  # the next page is decoded only after this one's pixels are gone
-    return StackPlan(page_count=document.page_count, starts=tuple(starts))
+    with _open_stack(path, max_pixels=max_pixels) as document:
+        for page in document.pages():
+            found = dossier_start(barcode.text for barcode in read_barcodes(page.gray))
+            if found is not None:
+                starts.append(Start(page=page.number, code=found.code, kind=found.kind))
+            del page  # the next page is decoded only after this one's pixels are gone
+        return StackPlan(page_count=document.page_count, starts=tuple(starts))
 
 
 def _open_stack(path: Path, *, max_pixels: int) -> DecodedDocument:
-    """The one place the stack is opened; pass `path` itself once `open_document` accepts a Path."""
-    return open_document(path.read_bytes(), dpi=SCAN_DPI, max_pixels=max_pixels)
+    """The one place the stack is opened: from disk, page by page."""
+    return open_document(path, dpi=SCAN_DPI, max_pixels=max_pixels)
 
 
 def write_parts(

@@ -214,7 +214,8 @@ def count_pages(path: Path) -> int:
     from ocr.errors import InputError
 
     try:
-        return open_document(path).page_count
+        with open_document(path) as document:
+            return document.page_count
     except (InputError, OSError, MemoryError):
         return 0
 
