@@ -242,3 +242,22 @@ def test_watch_takes_a_slowly_written_scan_once_when_complete_and_files_it(tmp_p
     assert receipt["status"] == "done" and receipt["dossier"] == CODES[1]
     assert not any((folder / "processing").rglob("*.jpg"))
     assert "Đã nhận quay-1/phieu.jpg" in stdout
+
+
+def test_the_embedded_worker_processes_what_an_interrupted_run_left_queued(tmp_path: Path) -> None:
+    from ingest.services import build_services
+    from ingest.settings import load_settings
+    from ingest.submit import Incoming, open_submitter
+
+    data = tmp_path / "data"
+    services = build_services(load_settings(data_dir=data, workers=1))
+    try:
+        with open_submitter(services) as submitter:  # stored and recorded, never sent: as a killed import
+            taken = submitter.take(Incoming(source="don.jpg", path=_scan(tmp_path / "don.jpg", 0)))
+    finally:
+        services.close()
+    assert [d.status.value for d in taken.documents] == ["queued"]
+    result = _sohoa(data, "worker")
+    assert result.returncode == 0, result.stderr
+    assert "processing 1 queued document(s)" in result.stdout
+    assert [r["status"] for r in _export(data)] == ["done"]
