@@ -74,10 +74,6 @@ class Services:
         self._spooled = (key, target)
         return target
 
-    def original_bytes(self, key: str) -> bytes:
-        """An original's bytes, read from its spooled copy: only for originals known to be small."""
-        return self.original_path(key).read_bytes()
-
     def scratch_file(self, suffix: str, *, prefix: str = "scratch-") -> Path:
         """A new empty file in the spool folder, for what is too big to keep in memory (a searchable PDF).
 

@@ -225,13 +225,8 @@ def _taken(source: str, result: IntakeResult, pages: int) -> TakenDocument:
 
 
 def _statuses(services: Services, document_ids: Iterable[str]) -> dict[str, DocumentStatus]:
-    ordered = sorted(document_ids)
-    found: dict[str, DocumentStatus] = {}
     with services.db.unit_of_work() as session:
-        repository = DocumentRepository(session)
-        for start in range(0, len(ordered), 1000):
-            found.update(repository.statuses(ordered[start : start + 1000]))
-    return found
+        return DocumentRepository(session).statuses(sorted(document_ids))
 
 
 class _PoolBackend:

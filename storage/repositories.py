@@ -65,9 +65,14 @@ class DocumentRepository:
         yield from self.session.scalars(statement)
 
     def statuses(self, document_ids: Sequence[str]) -> dict[str, DocumentStatus]:
-        """The status of each of these documents that exists, in one query."""
-        rows = self.session.execute(select(Document.id, Document.status).where(Document.id.in_(document_ids)))
-        return {document_id: DocumentStatus(status) for document_id, status in rows}
+        """The status of each of these documents that exists, one query per 1,000 ids."""
+        ids = list(dict.fromkeys(document_ids))
+        found: dict[str, DocumentStatus] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            rows = self.session.execute(select(Document.id, Document.status).where(Document.id.in_(chunk)))
+            found.update((document_id, DocumentStatus(status)) for document_id, status in rows)
+        return found
 
     def ids_with_status(self, *statuses: DocumentStatus) -> list[str]:
         """Ids of documents in any of the given states, oldest first."""
