@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse
 
-from api.routes import documents, dossiers, health, search
+from api.routes import audit, documents, dossiers, health, search
 from ingest.errors import error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(dossiers.router)
     app.include_router(search.router)
+    app.include_router(audit.router)
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -15,6 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+import api.cli_access as cli_access
 import api.cli_intake as cli_intake
 from api.console import EXIT_INFRASTRUCTURE, EXIT_NOTHING_RAN, build_cli_services, err, load_cli_settings, out
 from classifiers.model import ModelError
@@ -29,6 +30,7 @@ from storage.repositories import DocumentRepository
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digitize administrative dossiers.")
 cli_intake.register(app)
+cli_access.register(app)
 _settings = load_cli_settings
 _services = build_cli_services
 
@@ -189,12 +191,15 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); in embedded mode it also processes uploads."""
+    """Run the HTTP API (OpenAPI at /docs); in embedded mode it also processes uploads. Every route but
+    /healthz needs an API key or a staff account: with none yet, it says how to make the first admin."""
     import uvicorn
 
     from api.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port)
+    settings = _settings()
+    cli_access.hint_first_admin(_services(settings))
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
 @app.command("worker")

@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from api.cli_access import check_unit, cli_actor
 from api.console import (
     EXIT_INFRASTRUCTURE,
     EXIT_INTERRUPTED,
@@ -50,6 +51,7 @@ from ingest.messages import DOSSIER_SOURCES, OUTCOMES, Language, error_text, say
 from ingest.services import Services
 from ingest.sources import SourceProblem
 from ingest.submit import Finished, Taken, open_submitter
+from storage.audit import AuditEvent, record_audit
 from storage.errors import StorageError
 
 SUMMARY_DOSSIERS = 15
@@ -130,19 +132,33 @@ def import_command(
         bool, typer.Option(help="Each file is a two-pass double-sided scan: fronts, then backs in reverse.")
     ] = False,
     wait: Annotated[bool, typer.Option(help="With a broker: show progress until all are processed.")] = False,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="The unit receiving these files (see `sohoa units list`); default: the province."),
+    ] = None,
 ) -> None:
     """Store the scans and process them; the same import again (or --resume ID) goes on where it stopped."""
     settings = load_cli_settings()
     language: Language = settings.language
     services = build_cli_services(settings)
     try:
-        request = _request(services, paths or [], dossier, manifest, resume, duplex, language)
+        check_unit(services, unit)
+        request = _request(services, paths or [], dossier, manifest, resume, duplex, language, unit)
         checked = _checked_manifest(services, request, language) if request.manifest else None
         if dry_run:
             if checked is None:
                 err.print("--dry-run checks a manifest: give --manifest FILE")
                 raise typer.Exit(EXIT_NOTHING_RAN)
             return
+        record_audit(
+            services.db,
+            AuditEvent(
+                actor=cli_actor(),
+                action="import.run",
+                unit=request.unit,
+                detail={"import": request.import_id, "paths": list(request.paths)[:20]},
+            ),
+        )
         _run(services, request, checked, report=report, wait=wait or settings.embedded, language=language)
     except StorageError as exc:
         err.print(f"[red]{exc.code}:[/red] {exc.message}")
@@ -159,6 +175,7 @@ def _request(
     resume: str | None,
     duplex: bool,
     language: Language,
+    unit: str | None,
 ) -> batch.ImportRequest:
     """The import asked for: from the options, or the stored one for `--resume ID`."""
     if resume:
@@ -180,7 +197,9 @@ def _request(
     except IngestError as exc:
         err.print(f"[red]{exc.code}:[/red] {exc.message}")
         raise typer.Exit(EXIT_NOTHING_RAN) from exc
-    return batch.ImportRequest.build(paths, dossier=code, manifest=manifest, duplex=duplex)
+    return batch.ImportRequest.build(
+        paths, dossier=code, manifest=manifest, duplex=duplex, unit=unit, received_by=cli_actor()
+    )
 
 
 def _checked_manifest(services: Services, request: batch.ImportRequest, language: Language) -> Manifest:

@@ -69,6 +69,8 @@ class DocumentOut(BaseModel):
     review_reasons: list[str]
     dossier: str | None
     dossier_source: str | None
+    unit: str | None = Field(description="The unit that received it; None: the province.")
+    received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
     procedure: str | None
     procedure_confidence: float | None
     procedure_candidates: list[dict[str, object]]
@@ -84,8 +86,7 @@ class DocumentOut(BaseModel):
 class ProcedureIn(BaseModel):
     """A person's decision about a document's procedure."""
 
-    procedure: str = Field(description="Catalog id, e.g. 'thuong-tru'.")
-    by: str = Field(min_length=1, description="Who decides; kept in the audit trail.")
+    procedure: str = Field(min_length=1, max_length=64, description="Catalog id, e.g. 'thuong-tru'.")
 
 
 class UploadOut(BaseModel):
@@ -125,6 +126,28 @@ class SearchHitOut(BaseModel):
     status: Literal["queued", "processing", "done", "needs_review", "failed"]
     dossier: str | None
     procedure: str | None
+
+
+class AuditEntryOut(BaseModel):
+    """One entry of the audit trail."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    outcome: str
+    document_id: str | None
+    dossier_code: str | None
+    unit: str | None
+    address: str | None
+    detail: dict[str, object]
+    hash: str
+
+
+class AuditOut(BaseModel):
+    """A page of the audit trail, newest first."""
+
+    entries: list[AuditEntryOut]
 
 
 class SearchOut(BaseModel):

@@ -43,10 +43,21 @@ class ImportRequest:
     manifest: str | None = None
     manifest_sha256: str | None = None
     duplex: bool = False
+    unit: str | None = None
+    """The unit receiving every file (`--unit`); None: the province."""
+    received_by: str | None = None
+    """The operator who ran it (`cli:<user>`); not part of the import's identity: anyone may resume it."""
 
     @classmethod
     def build(
-        cls, paths: list[Path], *, dossier: str | None, manifest: Path | None, duplex: bool
+        cls,
+        paths: list[Path],
+        *,
+        dossier: str | None,
+        manifest: Path | None,
+        duplex: bool,
+        unit: str | None = None,
+        received_by: str | None = None,
     ) -> ImportRequest:
         """A request with absolute paths (the same folder from another working directory is the same)."""
         return cls(
@@ -55,12 +66,19 @@ class ImportRequest:
             manifest=str(manifest.resolve()) if manifest else None,
             manifest_sha256=file_digest(manifest)[0] if manifest else None,
             duplex=duplex,
+            unit=unit,
+            received_by=received_by,
         )
 
     @property
     def import_id(self) -> str:
-        """Twelve hex digits of the request's SHA-256: short enough to type after `--resume`."""
-        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """Twelve hex digits of the request's SHA-256: short enough to type after `--resume`. Without a
+        unit the id is what it was before units existed, so older imports still resume."""
+        fields = asdict(self)
+        fields.pop("received_by")
+        if fields["unit"] is None:
+            fields.pop("unit")
+        canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
     @classmethod
@@ -72,6 +90,8 @@ class ImportRequest:
             manifest=data.get("manifest"),
             manifest_sha256=data.get("manifest_sha256"),
             duplex=bool(data.get("duplex")),
+            unit=data.get("unit"),
+            received_by=data.get("received_by"),
         )
 
 
@@ -230,7 +250,13 @@ def _incoming(
     group = f"import:{import_id}:{item.folder}"
     if row is None:
         return Incoming(
-            source=item.source, path=path, dossier=request.dossier, group=group, collate_duplex=request.duplex
+            source=item.source,
+            path=path,
+            dossier=request.dossier,
+            group=group,
+            collate_duplex=request.duplex,
+            unit=request.unit,
+            received_by=request.received_by,
         )
     return Incoming(
         source=item.source,
@@ -242,6 +268,8 @@ def _incoming(
         received=row.received,
         applicant=row.applicant,
         collate_duplex=request.duplex,
+        unit=request.unit,
+        received_by=request.received_by,
     )
 
 

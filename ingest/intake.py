@@ -43,6 +43,8 @@ class Facts:
     applicant: str | None = None
     page_count: int | None = None
     """Pages counted at intake (for progress); the pipeline records the real count."""
+    unit: str | None = None
+    received_by: str | None = None
 
 
 NO_FACTS = Facts()
@@ -167,6 +169,8 @@ def _take(
                     received_on=facts.received,
                     applicant=facts.applicant,
                     page_count=facts.page_count,
+                    unit=facts.unit,
+                    received_by=facts.received_by,
                 )
             )
     except IntegrityError:  # the same bytes arrived concurrently: that intake won

@@ -25,6 +25,8 @@ def document_record(document: Document) -> dict[str, Any]:
         "review_reasons": list(document.review_reasons or []),
         "dossier": document.dossier_code,
         "dossier_source": document.dossier_source,
+        "unit": document.unit,
+        "received_by": document.received_by,
         "procedure": document.procedure_id,
         "procedure_confidence": document.procedure_confidence,
         "procedure_candidates": list(document.procedure_candidates or []),

@@ -49,6 +49,8 @@ def take_stack(services: Services, incoming: Incoming, *, pages: int) -> Taken |
                 received=incoming.received,
                 applicant=incoming.applicant,
                 page_count=len(part.pages),
+                unit=incoming.unit,
+                received_by=incoming.received_by,
             )
             dossier = part.dossier or (
                 incoming.dossier if len(plan.parts(settings.keep_separator_sheets)) == 1 else None

@@ -56,6 +56,10 @@ class Incoming:
     applicant: str | None = None
     collate_duplex: bool = False
     """The file holds a double-sided stack scanned in two passes: fronts, then backs in reverse."""
+    unit: str | None = None
+    """The unit receiving it (see `storage.models.Document.unit`); None: the province."""
+    received_by: str | None = None
+    """Who hands it in (`key:…`, `user:…`, `cli:…`)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class Submitter:
             received=incoming.received,
             applicant=incoming.applicant,
             page_count=pages or None,
+            unit=incoming.unit,
+            received_by=incoming.received_by,
         )
         result = intake_file(
             self.services, incoming.path, source=incoming.source, dossier=dossier, facts=facts

@@ -1,4 +1,5 @@
-"""Metadata tables: dossiers, documents, pages, imports, scanned stacks (SQLAlchemy 2 declarative models)."""
+"""Metadata tables: dossiers, documents, pages, imports, scanned stacks, units, identities and the audit trail
+(SQLAlchemy 2 declarative models)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,11 @@ class Document(Base):
     kept as candidates."""
     received_on: Mapped[date | None] = mapped_column(Date)
     applicant: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(ForeignKey("units.code"), index=True)
+    """The unit that received it (the uploading identity's unit, `sohoa import --unit`); None: the province.
+    An identity of a unit sees only that unit's documents."""
+    received_by: Mapped[str | None] = mapped_column(String(160))
+    """Who handed it in: an identity (`key:<name>`, `user:<name>`) or a local operator (`cli:<user>`)."""
     procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     procedure_confidence: Mapped[float | None] = mapped_column(Float)
     procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)
@@ -199,3 +205,82 @@ class ImportItem(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     last_run: Mapped[int] = mapped_column(Integer, default=1)
     """The run of the import that last sent this document to be processed."""
+
+
+class Role(StrEnum):
+    """What an identity may do (see `api.auth.PERMISSIONS`)."""
+
+    SCANNER = "scanner"
+    """Uploads scans and follows its own batches."""
+    REVIEWER = "reviewer"
+    """Reads, and corrects procedures, dossiers and fields."""
+    READER = "reader"
+    """Reads records and downloads files."""
+    ADMIN = "admin"
+    """Everything, including keys, accounts, the catalog and the audit trail."""
+
+
+class Unit(Base):
+    """A commune, a department or the centre: identities and documents belong to one (or to the province)."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Identity(Base):
+    """An API key (a client system, a scanning station) or a staff account (a person); secrets only hashed."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    """key | user."""
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(ForeignKey("units.code"), index=True)
+    """None: the whole province (sees every unit's documents)."""
+    key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """SHA-256 (hex) of the API key; the key itself is shown once and never stored."""
+    key_prefix: Mapped[str | None] = mapped_column(String(16))
+    """The key's first characters, so a person can tell keys apart in a list."""
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    """argon2id hash of a staff account's password."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """Set when the key is revoked or the account disabled; it then authenticates nothing."""
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names it: `key:<name>` or `user:<name>`."""
+        return f"{self.kind}:{self.name}"
+
+
+class AuditEntry(Base):
+    """One audited action. Append-only; each entry's hash covers its fields and the previous entry's hash,
+    so an edited or deleted entry breaks the chain (`sohoa audit verify`)."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    """1, 2, 3 … with no gaps: a missing number is a deleted entry."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(160), index=True)
+    """`key:<name>`, `user:<name>`, `cli:<os user>` or `anonymous`."""
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    """document.read, document.download, search, document.upload, procedure.correct, key.create, …"""
+    document_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    dossier_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    """The unit of what was touched (the document's), else the actor's."""
+    address: Mapped[str | None] = mapped_column(String(64))
+    """The client's IP address (None for the command line)."""
+    outcome: Mapped[str] = mapped_column(String(64))
+    """ok, or the refusal or error code (auth.forbidden, document.not_found, …)."""
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -26,6 +26,9 @@ from classifiers.text import fold
 MAX_LIMIT = 200
 """Largest page of hits one call returns (each hit carries its document's text to cut the snippet)."""
 
+MAX_OFFSET = 10_000
+"""Deepest page of hits one can ask for (past it, refine the query)."""
+
 MAX_TERMS = 32
 """Query words beyond this many are ignored."""
 
@@ -93,13 +96,21 @@ def remove_document(session: Session, document_id: str) -> None:
     )
 
 
-def search_documents(session: Session, query: str, *, limit: int = 50, offset: int = 0) -> list[SearchHit]:
-    """Documents matching every word of `query`, best first; an empty or wordless query finds nothing."""
+def search_documents(
+    session: Session, query: str, *, limit: int = 50, offset: int = 0, unit: str | None = None
+) -> list[SearchHit]:
+    """Documents matching every word of `query`, best first; an empty or wordless query finds nothing.
+    With `unit`, only that unit's documents."""
     terms = parse_query(query)
     limit = min(max(limit, 0), MAX_LIMIT)
     if not terms or limit == 0:
         return []
-    params = {"limit": limit, "offset": max(offset, 0), "snippet_source": SNIPPET_SOURCE_CHARS}
+    params = {
+        "limit": limit,
+        "offset": min(max(offset, 0), MAX_OFFSET),
+        "snippet_source": SNIPPET_SOURCE_CHARS,
+        "unit": unit,
+    }
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(_POSTGRESQL_SEARCH, {**params, "query": _tsquery(terms)})
     else:
@@ -155,6 +166,8 @@ _POSTGRESQL_SEARCH = sql(
         SELECT s.document_id, ts_rank(s.terms, q.query, 1) AS rank
         FROM search_text AS s, to_tsquery('simple', :query) AS q(query)
         WHERE s.terms @@ q.query
+          AND (CAST(:unit AS TEXT) IS NULL
+               OR s.document_id IN (SELECT d.id FROM documents AS d WHERE d.unit = CAST(:unit AS TEXT)))
         ORDER BY rank DESC, s.document_id
         LIMIT :limit OFFSET :offset
     )
@@ -170,6 +183,9 @@ _SQLITE_SEARCH = sql(
         SELECT rowid AS id, bm25(search_text_fts) AS score
         FROM search_text_fts
         WHERE search_text_fts MATCH :query
+          AND (:unit IS NULL OR rowid IN (
+               SELECT t.id FROM search_text AS t JOIN documents AS d ON d.id = t.document_id
+               WHERE d.unit = :unit))
         ORDER BY score, rowid
         LIMIT :limit OFFSET :offset
     )

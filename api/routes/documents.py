@@ -1,4 +1,8 @@
-"""/api/v1/documents: upload a scan, read its record, stream what is stored for it."""
+"""/api/v1/documents: upload a scan, read its record, stream what is stored for it.
+
+Every route needs an identity (`api.auth`) and writes an audit entry; a document of another unit answers
+404 as if it did not exist.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Uplo
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from api.audit import Audit, AuditDep
+from api.auth import Caller, ReaderDep, ReviewerDep, UploaderDep
 from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
 from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
 from ingest.errors import IngestError
@@ -37,6 +43,8 @@ CONTENT_TYPES = {"pdf": "application/pdf", "text": "text/plain; charset=utf-8"}
 def upload_document(
     services: ServicesDep,
     submitter: SubmitterDep,
+    caller: UploaderDep,
+    audit: AuditDep,
     file: UploadFile,
     dossier: Annotated[str | None, Form(description="Dossier code, when the counter knows it.")] = None,
     batch: Annotated[
@@ -53,6 +61,8 @@ def upload_document(
     A plain (not async) route on purpose: storing to S3 and the database blocks, so FastAPI runs it in its
     thread pool instead of stalling every other request on the event loop.
     """
+    audit.action = "document.upload"
+    audit.detail = {"source": (file.filename or "upload")[:200]}
     limit = services.settings.max_file_bytes
     try:
         code = check_dossier_code(dossier) if dossier else None
@@ -77,9 +87,13 @@ def upload_document(
             path=Path(spooled.name),
             dossier=code,
             group=f"upload:{batch}" if batch else None,
+            unit=caller.unit,
+            received_by=caller.label,
         )
         taken = submitter.submit(incoming)
     first = taken.documents[0]
+    audit.document_id, audit.unit = first.document_id, caller.unit
+    audit.detail |= {"documents": [d.document_id for d in taken.documents], "duplicate": first.duplicate}
     return UploadOut(
         id=first.document_id,
         status=first.status.value,
@@ -88,13 +102,17 @@ def upload_document(
     )
 
 
-def _document_or_404(session: Session, document_id: str, *, with_pages: bool = False) -> Document:
-    """The document, or the API's coded 404."""
+def _document_or_404(
+    session: Session, document_id: str, caller: Caller, audit: Audit, *, with_pages: bool = False
+) -> Document:
+    """The document if it exists for this caller (its unit, or a province identity), else the coded 404."""
+    audit.document_id = document_id[:32]
     document = DocumentRepository(session).get(document_id, with_pages=with_pages)
-    if document is None:
+    if document is None or not caller.sees(document.unit):
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
         )
+    audit.about(document)
     return document
 
 
@@ -104,9 +122,12 @@ def _object_keys(document: Document) -> dict[str, str | None]:
 
 
 @router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
-def get_document(document_id: str, session: SessionDep) -> dict[str, object]:
+def get_document(
+    document_id: str, session: SessionDep, caller: ReaderDep, audit: AuditDep
+) -> dict[str, object]:
     """The document's export record (status, dossier, procedure, pages with text)."""
-    document = _document_or_404(session, document_id, with_pages=True)
+    audit.action = "document.read"
+    document = _document_or_404(session, document_id, caller, audit, with_pages=True)
     return document_record(document)
 
 
@@ -119,13 +140,16 @@ def get_document_links(
     document_id: str,
     session: SessionDep,
     services: ServicesDep,
+    caller: ReaderDep,
+    audit: AuditDep,
     expires: Annotated[
         int, Query(ge=60, le=7 * 24 * 3600, description="Seconds the links stay valid.")
     ] = 3600,
 ) -> dict[str, object]:
     """Download links for the original, PDF and text: presigned S3 URLs valid for `expires` seconds when the
     objects are on S3 (large files then bypass the API), else this API's own streaming routes."""
-    document = _document_or_404(session, document_id)
+    audit.action = "document.links"
+    document = _document_or_404(session, document_id, caller, audit)
     keys = _object_keys(document)
     presign = getattr(services.store, "presigned_url", None)
     if presign is None:
@@ -142,10 +166,17 @@ def get_document_links(
     response_class=StreamingResponse,
 )
 def get_document_object(
-    document_id: str, kind: Literal["original", "pdf", "text"], session: SessionDep, services: ServicesDep
+    document_id: str,
+    kind: Literal["original", "pdf", "text"],
+    session: SessionDep,
+    services: ServicesDep,
+    caller: ReaderDep,
+    audit: AuditDep,
 ) -> StreamingResponse:
-    """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds)."""
-    document = _document_or_404(session, document_id)
+    """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds), as a
+    download: never shown inline, never sniffed, no scripts (the bytes are a citizen's, not ours)."""
+    audit.action, audit.detail = "document.download", {"kind": kind}
+    document = _document_or_404(session, document_id, caller, audit)
     key = _object_keys(document)[kind]
     if key is None:
         raise HTTPException(
@@ -163,7 +194,11 @@ def get_document_object(
         document.media_type or "application/octet-stream" if kind == "original" else CONTENT_TYPES[kind]
     )
     filename = key.rsplit("/", 1)[-1]
-    headers = {"Content-Disposition": f'inline; filename="{document.id}-{filename}"'}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{document.id}-{filename}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
     return StreamingResponse(stream, media_type=media_type, headers=headers)
 
 
@@ -176,12 +211,20 @@ def put_procedure(
     document_id: str,
     body: ProcedureIn,
     services: ServicesDep,
+    session: SessionDep,
+    caller: ReviewerDep,
+    audit: AuditDep,
     retrainer: RetrainerDep,
     background: BackgroundTasks,
 ) -> dict[str, object]:
-    """Set the document's procedure as a person decided it; audited, and the model retrains when due."""
+    """Set the document's procedure as the calling reviewer decided it; audited under the caller's name
+    (never a name the client sends), and the model retrains when due."""
+    audit.action, audit.detail = "procedure.correct", {"procedure": body.procedure}
+    before = _document_or_404(session, document_id, caller, audit)
+    audit.detail["old"] = before.procedure_id
+    session.rollback()  # the correction is its own unit of work; this one only checked visibility
     try:
-        set_procedure(services, document_id, body.procedure, by=body.by)
+        set_procedure(services, document_id, body.procedure, by=caller.label)
     except IngestError as exc:
         code = (
             status.HTTP_404_NOT_FOUND
@@ -189,8 +232,8 @@ def put_procedure(
             else status.HTTP_422_UNPROCESSABLE_CONTENT
         )
         raise HTTPException(code, {"code": exc.code, "message": exc.message}) from exc
-    with services.db.unit_of_work() as session:
-        document = DocumentRepository(session).get(document_id, with_pages=True)
+    with services.db.unit_of_work() as after:
+        document = DocumentRepository(after).get(document_id, with_pages=True)
         if document is None:  # deleted between the two steps
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id}

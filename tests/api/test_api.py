@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,11 +16,20 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from examples.synth import EXAMPLES, write_example
 from ingest.settings import Settings
+from tests.identities import bearer, make_key
+
+
+@contextmanager
+def admin_client(settings: Settings) -> Iterator[TestClient]:
+    """A client of the app holding a province admin key (every route allowed)."""
+    with TestClient(create_app(settings)) as test_client:
+        test_client.headers.update(bearer(make_key(test_client.app.state.services, "admin")))  # type: ignore[attr-defined]
+        yield test_client
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with admin_client(settings) as test_client:
         yield test_client
 
 
@@ -124,7 +134,7 @@ def test_links_are_presigned_s3_urls_that_expire(settings: Settings, s3_server, 
     bucket = f"links-{time.time_ns() % 10**9}"
     s3_settings = settings.model_copy(update=s3_server.settings_overrides(bucket))
     path = write_example(next(s for s in EXAMPLES if s.name == "tam-tru-xoay-90.png"), tmp_path)
-    with TestClient(create_app(s3_settings)) as client:
+    with admin_client(s3_settings) as client:
         upload = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/png")})
         document_id = upload.json()["id"]
         assert _wait_finished(client, document_id)["status"] == "done"
@@ -140,7 +150,7 @@ def test_links_are_presigned_s3_urls_that_expire(settings: Settings, s3_server, 
 
 def test_an_upload_over_the_size_limit_is_refused_and_nothing_is_kept(settings: Settings) -> None:
     small = settings.model_copy(update={"max_file_bytes": 2 * 1024 * 1024})
-    with TestClient(create_app(small)) as client:
+    with admin_client(small) as client:
         response = client.post(
             "/api/v1/documents",
             files={"file": ("big.pdf", b"%PDF-1.7\n" + b"x" * (3 * 1024 * 1024), "application/pdf")},

@@ -31,6 +31,7 @@ from ingest.services import Services, build_services
 from ingest.settings import load_settings
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository
+from tests.identities import bearer, make_key
 from tests.production import SOHOA, Workers, settings_env, wait_until_finished
 
 pytestmark = pytest.mark.faults
@@ -227,6 +228,7 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
 ) -> None:
     workers.start(concurrency=2)
     settings = production_services.settings
+    key = make_key(production_services, "scanner", name=f"faults-{time.time_ns()}")
     with socket.socket() as probe:  # a free port for the API server
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -251,7 +253,7 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
 
         def client(number: int) -> list[str]:
             ids = []
-            with httpx.Client(base_url=base, timeout=60) as http:
+            with httpx.Client(base_url=base, timeout=60, headers=bearer(key)) as http:
                 for i in range(25):
                     n = number * 25 + i
                     response = http.post(

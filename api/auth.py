@@ -1,0 +1,206 @@
+"""Who is calling and what they may do: API keys (Bearer) and staff accounts (Basic), roles, units.
+
+Keys are 256-bit random tokens stored as SHA-256 (a fast hash is right for high-entropy secrets: nothing to
+brute-force); passwords are argon2id through argon2-cffi (slow on purpose). Routes declare what they need by
+type: `ReaderDep`, `UploaderDep`, `ReviewerDep`, `AdminDep` give the `Caller` or answer 401 (no or bad
+credentials) / 403 (outside the role).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+from uuid import uuid4
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request, status
+
+from api.deps import ServicesDep
+from storage.access import IdentityRepository
+from storage.audit import AuditEvent, record_audit
+from storage.models import Identity, Role
+
+KEY_PREFIX = "sohoa_"
+_hasher = PasswordHasher()
+
+
+class Permission(StrEnum):
+    """One kind of thing a route does."""
+
+    UPLOAD = "upload"
+    READ = "read"
+    CORRECT = "correct"
+    ADMINISTER = "administer"
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SCANNER: frozenset({Permission.UPLOAD}),
+    Role.READER: frozenset({Permission.READ}),
+    Role.REVIEWER: frozenset({Permission.READ, Permission.CORRECT}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated identity behind a request."""
+
+    identity_id: str
+    label: str
+    """`key:<name>` or `user:<name>`: how the audit trail names it."""
+    role: Role
+    unit: str | None
+    """None: the whole province."""
+    address: str | None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+    def sees(self, unit: str | None) -> bool:
+        """Whether a document of `unit` exists for this caller (others answer 404, not 403)."""
+        return self.unit is None or self.unit == unit
+
+    @property
+    def scope(self) -> str | None:
+        """The unit to filter lists and searches by (None: every unit)."""
+        return self.unit
+
+
+# --- secrets ---------------------------------------------------------------------------------------------
+
+
+def new_key() -> str:
+    """A fresh API key: `sohoa_` and 43 URL-safe characters (256 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_key_identity(name: str, role: Role, unit: str | None) -> tuple[Identity, str]:
+    """A key identity (not yet added) and the key itself, to be shown once."""
+    key = new_key()
+    identity = Identity(
+        id=uuid4().hex,
+        kind="key",
+        name=name,
+        role=role.value,
+        unit=unit,
+        key_hash=key_hash(key),
+        key_prefix=key[: len(KEY_PREFIX) + 6],
+    )
+    return identity, key
+
+
+def new_user_identity(name: str, role: Role, unit: str | None, password: str) -> Identity:
+    """A staff account (not yet added) with its password hashed."""
+    return Identity(
+        id=uuid4().hex,
+        kind="user",
+        name=name,
+        role=role.value,
+        unit=unit,
+        password_hash=hash_password(password),
+    )
+
+
+# --- the request's caller ----------------------------------------------------------------------------------
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        {"code": "auth.required", "message": message},
+        headers={"WWW-Authenticate": 'Bearer realm="sohoa"'},
+    )
+
+
+def get_caller(request: Request, services: ServicesDep) -> Caller:
+    """The identity of `Authorization: Bearer KEY` (or Basic for a staff account), else 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    address = request.client.host if request.client else None
+    if not credentials:
+        raise _unauthorized("send Authorization: Bearer <API key>")
+    with services.db.unit_of_work() as session:
+        identities = IdentityRepository(session)
+        identity: Identity | None = None
+        if scheme.lower() == "bearer" and len(credentials) <= 200:
+            identity = identities.active_key(key_hash(credentials))
+        elif scheme.lower() == "basic":
+            identity = _account(identities, credentials)
+        if identity is None:
+            raise _unauthorized("the credentials are not valid (revoked key, wrong password, unknown scheme)")
+        return Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
+
+
+def _account(identities: IdentityRepository, credentials: str) -> Identity | None:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    name, colon, password = decoded.partition(":")
+    account = identities.by_name("user", name) if colon and len(name) <= 128 else None
+    if account is None or account.disabled_at is not None or not account.password_hash:
+        _hasher.hash(password or "x")  # the same work either way: timing does not tell names apart
+        return None
+    if not password_matches(account.password_hash, password):
+        return None
+    return account
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require(permission: Permission) -> object:
+    """A dependency giving the caller if its role has `permission`, else 403 (recorded in the audit trail)."""
+
+    def check(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
+        if not caller.can(permission):
+            record_audit(
+                services.db,
+                AuditEvent(
+                    actor=caller.label,
+                    actor_id=caller.identity_id,
+                    action="auth.refused",
+                    outcome="auth.forbidden",
+                    unit=caller.unit,
+                    address=caller.address,
+                    detail={"method": request.method, "path": request.url.path[:300], "needs": permission},
+                ),
+            )
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                {
+                    "code": "auth.forbidden",
+                    "message": f"the role {caller.role.value!r} may not {permission.value} here",
+                },
+            )
+        return caller
+
+    return Depends(check)
+
+
+UploaderDep = Annotated[Caller, require(Permission.UPLOAD)]
+ReaderDep = Annotated[Caller, require(Permission.READ)]
+ReviewerDep = Annotated[Caller, require(Permission.CORRECT)]
+AdminDep = Annotated[Caller, require(Permission.ADMINISTER)]

@@ -1,0 +1,329 @@
+"""`sohoa units|keys|users|audit`: who may use the API, and the audit trail, from the machine's shell.
+
+Whoever runs these commands on the server is trusted (they can read the database anyway); each change is
+recorded in the audit trail as `cli:<os user>`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import new_key_identity, new_user_identity
+from api.console import EXIT_INFRASTRUCTURE, EXIT_NOTHING_RAN, build_cli_services, err, load_cli_settings, out
+from api.routes.audit import audit_record
+from ingest.services import Services
+from storage.access import AuditFilter, AuditRepository, IdentityRepository, UnitRepository
+from storage.audit import AuditEvent, record_audit, verify_audit
+from storage.models import Identity, Role, Unit, utcnow
+
+UNIT_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+NAME = re.compile(r"^[\w.@-]{1,128}$")
+MIN_PASSWORD = 10
+
+units_app = typer.Typer(no_args_is_help=True, help="Units: communes, departments, the centre.")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for client systems and scanning stations.")
+users_app = typer.Typer(no_args_is_help=True, help="Staff accounts (people).")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
+
+RoleOption = Annotated[Role, typer.Option(help="scanner, reviewer, reader or admin.", case_sensitive=False)]
+UnitOption = Annotated[
+    str | None, typer.Option(help="The unit it belongs to (see `sohoa units list`); default: the province.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(units_app, name="units")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+
+
+def cli_actor() -> str:
+    """How the audit trail names the person at this shell."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _services() -> Services:
+    return build_cli_services(load_cli_settings())
+
+
+def _audit(services: Services, action: str, *, unit: str | None = None, **detail: object) -> None:
+    record_audit(services.db, AuditEvent(actor=cli_actor(), action=action, unit=unit, detail=dict(detail)))
+
+
+def _fail(code: str, message: str, exit_code: int = EXIT_NOTHING_RAN) -> typer.Exit:
+    err.print(f"[red]{code}:[/red] {message}")
+    return typer.Exit(exit_code)
+
+
+def check_unit(services: Services, unit: str | None) -> str | None:
+    """The unit if it exists (None stays None: the province), else a clear refusal and exit 2."""
+    if unit is None:
+        return None
+    with services.db.unit_of_work() as session:
+        if UnitRepository(session).get(unit) is None:
+            raise _fail(
+                "unit.unknown",
+                f'no unit {unit!r}: create it first with `sohoa units create {unit} --name "…"`',
+            )
+    return unit
+
+
+# --- units --------------------------------------------------------------------------------------------------
+
+
+@units_app.command("create")
+def units_create(
+    code: Annotated[str, typer.Argument(help="Short code: lower-case letters, digits, '.', '-', '_'.")],
+    name: Annotated[str, typer.Option(help="The name people read, e.g. 'UBND xã Trà Ôn'.")],
+) -> None:
+    """Add a unit."""
+    if not UNIT_CODE.match(code):
+        raise _fail("unit.bad_code", f"{code!r}: lower-case letters, digits, '.', '-', '_' (at most 64)")
+    services = _services()
+    try:
+        with services.db.unit_of_work() as session:
+            UnitRepository(session).add(Unit(code=code, name=name.strip() or code))
+        _audit(services, "unit.create", unit=code, name=name)
+    except IntegrityError as exc:
+        raise _fail("unit.exists", f"the unit {code!r} exists already") from exc
+    finally:
+        services.close()
+    out.print(f"unit {code} created")
+
+
+@units_app.command("list")
+def units_list() -> None:
+    """Every unit."""
+    services = _services()
+    with services.db.unit_of_work() as session:
+        rows = [(u.code, u.name) for u in UnitRepository(session).all()]
+    services.close()
+    table = Table("code", "name")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+# --- keys ---------------------------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    role: RoleOption,
+    name: Annotated[str | None, typer.Option(help="What uses it, e.g. 'dvc-tinh' or 'may-quet-01'.")] = None,
+    unit: UnitOption = None,
+) -> None:
+    """Make an API key; it is printed once, on the last line, and only its hash is kept."""
+    services = _services()
+    try:
+        check_unit(services, unit)
+        name = name or f"{role.value}-{utcnow():%Y%m%d%H%M%S}"
+        if not NAME.match(name):
+            raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+        identity, key = new_key_identity(name, role, unit)
+        try:
+            with services.db.unit_of_work() as session:
+                IdentityRepository(session).add(identity)
+        except IntegrityError as exc:
+            raise _fail("identity.exists", f"a key named {name!r} exists already") from exc
+        _audit(services, "key.create", unit=unit, name=name, role=role.value, id=identity.id)
+    finally:
+        services.close()
+    err.print(
+        f"key {name!r} ({role.value}, {unit or 'province'}) created; keep it now, it is not shown again:"
+    )
+    print(key, flush=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key (never the key itself: its first characters, to tell them apart)."""
+    _list("key")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: it authenticates nothing from now on."""
+    _disable("key", name)
+
+
+# --- users --------------------------------------------------------------------------------------------------
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: RoleOption,
+    unit: UnitOption = None,
+) -> None:
+    """Make a staff account; the password is read from stdin (asked twice at a terminal)."""
+    if not NAME.match(name):
+        raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+    password = _read_password()
+    services = _services()
+    try:
+        check_unit(services, unit)
+        identity = new_user_identity(name, role, unit, password)
+        try:
+            with services.db.unit_of_work() as session:
+                IdentityRepository(session).add(identity)
+        except IntegrityError as exc:
+            raise _fail("identity.exists", f"an account named {name!r} exists already") from exc
+        _audit(services, "user.create", unit=unit, name=name, role=role.value, id=identity.id)
+    finally:
+        services.close()
+    out.print(f"account {name} ({role.value}, {unit or 'province'}) created")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every staff account."""
+    _list("user")
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable an account: it can no longer log in."""
+    _disable("user", name)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise _fail("identity.password_mismatch", "the two passwords differ")
+        password = first
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        raise _fail("identity.weak_password", f"the password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+def _list(kind: str) -> None:
+    services = _services()
+    with services.db.unit_of_work() as session:
+        identities = IdentityRepository(session).all(kind)
+        rows = [_identity_row(i) for i in identities]
+    services.close()
+    table = Table("name", "role", "unit", "key" if kind == "key" else "login", "created", "state")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+def _identity_row(identity: Identity) -> tuple[str, ...]:
+    return (
+        identity.name,
+        identity.role,
+        identity.unit or "province",
+        f"{identity.key_prefix}…" if identity.kind == "key" else identity.name,
+        f"{identity.created_at:%Y-%m-%d %H:%M}",
+        "revoked" if identity.disabled_at else "active",
+    )
+
+
+def _disable(kind: str, name: str) -> None:
+    services = _services()
+    try:
+        with services.db.unit_of_work() as session:
+            identity = IdentityRepository(session).by_name(kind, name)
+            if identity is None:
+                raise _fail("identity.not_found", f"no {kind} named {name!r}")
+            if identity.disabled_at is None:
+                identity.disabled_at = utcnow()
+            unit = identity.unit
+        _audit(services, f"{kind}.disable", unit=unit, name=name)
+    finally:
+        services.close()
+    out.print(f"{kind} {name} disabled")
+
+
+# --- audit --------------------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the whole audit trail; exit 1 and list where it breaks if an entry was edited or deleted."""
+    services = _services()
+    try:
+        check = verify_audit(services.db)
+    finally:
+        services.close()
+    if check.intact:
+        out.print(f"audit trail intact: {check.entries} entries, head {check.head}")
+        return
+    err.print(f"[red]audit.broken:[/red] {len(check.problems)} problem(s) in {check.entries} entries")
+    for problem in check.problems:
+        err.print(f"  entry {problem.seq}: {problem.kind}")
+    raise typer.Exit(EXIT_INFRASTRUCTURE)
+
+
+@audit_app.command("show")
+def audit_show(
+    document: Annotated[str | None, typer.Option(help="Entries about this document id.")] = None,
+    dossier: Annotated[str | None, typer.Option(help="Entries about this dossier code.")] = None,
+    actor: Annotated[str | None, typer.Option(help="key:<name>, user:<name> or cli:<user>.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines (to export with a dossier).")] = False,
+) -> None:
+    """The newest entries, filtered; `--dossier CODE --json` exports a dossier's trail."""
+    services = _services()
+    try:
+        with services.db.unit_of_work() as session:
+            entries = AuditRepository(session).find(
+                AuditFilter(document_id=document, dossier_code=dossier, actor=actor), limit=limit
+            )
+            records = [audit_record(e) for e in entries]
+    finally:
+        services.close()
+    if as_json:
+        for record in reversed(records):
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        return
+    table = Table("#", "at", "actor", "action", "outcome", "about", "from")
+    for r in records:
+        at = datetime.fromisoformat(str(r["at"]))
+        about = str(r["document_id"] or r["dossier_code"] or "")
+        table.add_row(
+            str(r["seq"]),
+            f"{at:%Y-%m-%d %H:%M:%S}",
+            str(r["actor"]),
+            str(r["action"]),
+            str(r["outcome"]),
+            about,
+            str(r["address"] or ""),
+        )
+    out.print(table)
+
+
+def hint_first_admin(services: Services) -> None:
+    """Before serving: with no usable identity, nobody can call the API; say how to make the first admin."""
+    try:
+        with services.db.unit_of_work() as session:
+            active = IdentityRepository(session).active_count()
+    finally:
+        services.close()
+    if active:
+        return
+    err.print(
+        "[yellow]Chưa có khóa API hay tài khoản nào: mọi yêu cầu (trừ /healthz) sẽ bị từ chối (401)."
+        "[/yellow]\n"
+        "No API key or account exists yet: every request but /healthz is refused (401). Create the first "
+        "admin:\n"
+        "  sohoa users create admin --role admin      (password read from stdin)\n"
+        "  sohoa keys create --role admin --name quan-tri   (prints the key once)"
+    )
