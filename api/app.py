@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if isinstance(detail, dict) and "code" in detail
             else {"code": "http.error", "message": str(detail)}
         )
-        return JSONResponse(status_code=exc.status_code, content={"error": body})
+        return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=exc.headers)
 
     @app.exception_handler(StorageError)
     async def storage_error(_request: Request, exc: StorageError) -> JSONResponse:

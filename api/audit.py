@@ -33,10 +33,16 @@ class Audit:
     unit: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     outcome: str = "ok"
+    unit_known: bool = False
+    """`unit` was set from what the request touched; else the entry takes the caller's unit."""
 
     def about(self, document: Document) -> None:
         """The request touches this document: its id, dossier and unit go in the entry."""
-        self.document_id, self.dossier_code, self.unit = document.id, document.dossier_code, document.unit
+        self.document_id, self.dossier_code = document.id, document.dossier_code
+        self.set_unit(document.unit)
+
+    def set_unit(self, unit: str | None) -> None:
+        self.unit, self.unit_known = unit, True
 
     def event(self) -> AuditEvent:
         assert self.action is not None
@@ -47,7 +53,7 @@ class Audit:
             outcome=self.outcome,
             document_id=self.document_id,
             dossier_code=self.dossier_code,
-            unit=self.unit if self.document_id else (self.unit or self.caller.unit),
+            unit=self.unit if self.unit_known else self.caller.unit,
             address=self.caller.address,
             detail=self.detail,
         )

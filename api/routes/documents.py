@@ -92,7 +92,8 @@ def upload_document(
         )
         taken = submitter.submit(incoming)
     first = taken.documents[0]
-    audit.document_id, audit.unit = first.document_id, caller.unit
+    audit.document_id = first.document_id
+    audit.set_unit(caller.unit)
     audit.detail |= {"documents": [d.document_id for d in taken.documents], "duplicate": first.duplicate}
     return UploadOut(
         id=first.document_id,
