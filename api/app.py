@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from api.routes import audit, documents, dossiers, health, search
 from ingest.errors import error_code, error_message
@@ -68,13 +70,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # Ours carry a coded dict; Starlette's own (unknown path, wrong method, bad multipart) a string.
         detail: Any = exc.detail
         body = (
             detail
             if isinstance(detail, dict) and "code" in detail
-            else {"code": "http.error", "message": str(detail)}
+            else {"code": HTTP_CODES.get(exc.status_code, "request.refused"), "message": str(detail)[:300]}
         )
         return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"error": validation_error(exc)})
 
     @app.exception_handler(StorageError)
     async def storage_error(_request: Request, exc: StorageError) -> JSONResponse:
@@ -90,4 +97,69 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=500, content={"error": {"code": error_code(exc), "message": error_message(exc)}}
         )
 
+    app.openapi = lambda: coded_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+HTTP_CODES = {
+    400: "request.malformed",
+    404: "request.not_found",
+    405: "request.method_not_allowed",
+    413: "input.too_large",
+}
+
+
+def validation_error(exc: RequestValidationError) -> dict[str, str]:
+    """FastAPI's validation errors in the API's one error shape: where and what, never the value sent."""
+    problems = []
+    for error in exc.errors()[:10]:
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}"[:200])
+    return {"code": "request.invalid", "message": "; ".join(problems) or "the request is not valid"}
+
+
+def coded_openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema with every error response (400, 404, 422, …) documented as `{"error": ErrorOut}`, the
+    shape the handlers above give, instead of FastAPI's `{"detail": …}`."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorOut"] = {
+        "title": "ErrorOut",
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+    }
+    components["ErrorBody"] = {
+        "title": "ErrorBody",
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorOut"}},
+    }
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, item in schema.get("paths", {}).items():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            codes = {"422", "400"} | ({"401", "403"} if path.startswith("/api/v1") else set())
+            for code in codes | {c for c in responses if c[0] in "45"}:
+                described = responses.get(code, {}).get("description") or ERROR_DESCRIPTIONS.get(
+                    code, "Error"
+                )
+                responses[code] = {"description": described, "content": error_body}
+    app.openapi_schema = schema
+    return schema
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Malformed request",
+    "401": "No or invalid credentials",
+    "403": "Outside the caller's role",
+    "404": "Not found (or not visible to the caller's unit)",
+    "409": "Not ready",
+    "413": "Too large",
+    "422": "Invalid request",
+    "503": "Storage or database unavailable",
+}

@@ -64,7 +64,8 @@ def check_dossier_code(code: str) -> str:
     code = code.strip()
     if not _SAFE_DOSSIER.match(code):
         raise IngestError(
-            f"{code!r} is not a usable dossier code (letters, digits, '.', '-', '_'; at most 64)",
+            f"{code[:80]!r}{'…' if len(code) > 80 else ''} is not a usable dossier code "
+            "(letters, digits, '.', '-', '_'; at most 64)",
             code=errors.BAD_DOSSIER_CODE,
         )
     return code

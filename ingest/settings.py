@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -105,6 +105,34 @@ class Settings(BaseSettings):
             raise ValueError("languages are tesseract codes joined by '+', e.g. 'vie+eng'")
         return value
 
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        """With SOHOA_ENVIRONMENT=production, refuse what is only fit for a laptop, and say why."""
+        if self.environment == "production" and (problems := self.production_problems()):
+            raise ValueError("refusing to run in production: " + "; ".join(problems))
+        return self
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe for a centre's server (empty in development)."""
+        problems = []
+        url = self.effective_database_url
+        if not url.startswith("postgresql"):
+            problems.append("SOHOA_DATABASE_URL must be a PostgreSQL URL (SQLite is for one machine's tests)")
+        elif _weak_secret(_url_password(url)):
+            problems.append("the database password in SOHOA_DATABASE_URL is empty or a well-known default")
+        if not self.s3_endpoint:
+            problems.append("SOHOA_S3_ENDPOINT must be set (a local object folder is not for production)")
+        else:
+            if _weak_secret(self.s3_access_key) or _weak_secret(self.s3_secret_key):
+                problems.append("SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY are empty or well-known defaults")
+        if not self.broker_url:
+            problems.append(
+                "SOHOA_BROKER_URL must be set (Redis or RabbitMQ): production runs Celery workers"
+            )
+        elif _weak_secret(_url_password(self.broker_url), allow_empty=True):
+            problems.append("the broker password in SOHOA_BROKER_URL is a well-known default (guest, …)")
+        return problems
+
     @property
     def embedded(self) -> bool:
         """True when no broker is configured: everything runs in this machine's processes."""
@@ -121,6 +149,26 @@ class Settings(BaseSettings):
     def objects_dir(self) -> Path:
         """Root of the local object store."""
         return self.data_dir / "objects"
+
+
+WELL_KNOWN_SECRETS = frozenset(
+    {"guest", "admin", "password", "minioadmin", "postgres", "secret", "changeme", "sohoa", "test", "123456"}
+)
+
+
+def _weak_secret(value: str | None, *, allow_empty: bool = False) -> bool:
+    if not value:
+        return not allow_empty
+    return value.lower() in WELL_KNOWN_SECRETS or len(value) < 8
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def load_settings(**overrides: object) -> Settings:

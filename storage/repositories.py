@@ -79,14 +79,13 @@ class DocumentRepository:
         statement = select(Document.id).where(Document.status.in_(statuses)).order_by(Document.created_at)
         return list(self.session.scalars(statement))
 
-    def in_dossier(self, code: str) -> list[Document]:
-        """The documents of one dossier, with pages, oldest first."""
+    def in_dossier(self, code: str, *, with_pages: bool = True) -> list[Document]:
+        """The documents of one dossier, oldest first (their order gives their numbers in downloads)."""
         statement = (
-            select(Document)
-            .where(Document.dossier_code == code)
-            .order_by(Document.created_at)
-            .options(selectinload(Document.pages))
+            select(Document).where(Document.dossier_code == code).order_by(Document.created_at, Document.id)
         )
+        if with_pages:
+            statement = statement.options(selectinload(Document.pages))
         return list(self.session.scalars(statement))
 
 

@@ -6,10 +6,14 @@ Every route needs an identity (`api.auth`) and writes an audit entry; a document
 
 from __future__ import annotations
 
+import re
 import tempfile
+import unicodedata
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Literal
+from pathlib import Path, PurePosixPath
+from typing import Annotated, BinaryIO, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -62,7 +66,8 @@ def upload_document(
     thread pool instead of stalling every other request on the event loop.
     """
     audit.action = "document.upload"
-    audit.detail = {"source": (file.filename or "upload")[:200]}
+    source = upload_source(file.filename)
+    audit.detail = {"source": source}
     limit = services.settings.max_file_bytes
     try:
         code = check_dossier_code(dossier) if dossier else None
@@ -81,9 +86,13 @@ def upload_document(
                     {"code": "input.too_large", "message": f"the upload is over {limit} bytes"},
                 )
             spooled.write(chunk)
+        if copied == 0:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "input.empty", "message": "the file is empty"}
+            )
         spooled.flush()
         incoming = Incoming(
-            source=file.filename or "upload",
+            source=source,
             path=Path(spooled.name),
             dossier=code,
             group=f"upload:{batch}" if batch else None,
@@ -101,6 +110,14 @@ def upload_document(
         duplicate=first.duplicate,
         documents=[d.document_id for d in taken.documents],
     )
+
+
+def upload_source(filename: str | None) -> str:
+    """The name a client gave, made harmless: its last path part, no control characters, at most 200
+    characters (`../../etc/passwd` becomes `passwd`; it is only ever a label, never a path)."""
+    name = "".join(ch for ch in (filename or "") if ch.isprintable())
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
+    return name[:200] or "upload"
 
 
 def _document_or_404(
@@ -169,38 +186,68 @@ def get_document_links(
 def get_document_object(
     document_id: str,
     kind: Literal["original", "pdf", "text"],
-    session: SessionDep,
     services: ServicesDep,
     caller: ReaderDep,
     audit: AuditDep,
 ) -> StreamingResponse:
     """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds), as a
-    download: never shown inline, never sniffed, no scripts (the bytes are a citizen's, not ours)."""
+    download named for people (`<dossier code>.<n>.pdf`): never shown inline, never sniffed, no scripts.
+
+    The database session is closed before the first byte is sent, so slow clients hold no connection.
+    """
     audit.action, audit.detail = "document.download", {"kind": kind}
-    document = _document_or_404(session, document_id, caller, audit)
-    key = _object_keys(document)[kind]
-    if key is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            {
-                "code": "document.not_ready",
-                "message": f"the {kind} is not available (status: {document.status})",
-            },
+    with services.db.unit_of_work() as session:
+        document = _document_or_404(session, document_id, caller, audit)
+        key = _object_keys(document)[kind]
+        if key is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                {
+                    "code": "document.not_ready",
+                    "message": f"the {kind} is not available (status: {document.status})",
+                },
+            )
+        media_type = (
+            document.media_type or "application/octet-stream" if kind == "original" else CONTENT_TYPES[kind]
         )
+        name = download_name(session, document, kind, key)
     try:
         stream = services.store.open(key)
     except ObjectNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": exc.code, "message": exc.message}) from exc
-    media_type = (
-        document.media_type or "application/octet-stream" if kind == "original" else CONTENT_TYPES[kind]
-    )
-    filename = key.rsplit("/", 1)[-1]
     headers = {
-        "Content-Disposition": f'attachment; filename="{document.id}-{filename}"',
+        "Content-Disposition": content_disposition(name),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
-    return StreamingResponse(stream, media_type=media_type, headers=headers)
+    return StreamingResponse(_chunks(stream), media_type=media_type, headers=headers)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream in 1 MiB pieces (iterating a binary file would cut it at every newline byte)."""
+    with stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+
+
+def download_name(session: Session, document: Document, kind: str, key: str) -> str:
+    """`<dossier code>.<n>.<ext>` (n: the document's place in its dossier), else the source file's stem."""
+    extension = {"pdf": ".pdf", "text": ".txt"}.get(kind) or PurePosixPath(key).suffix or ".bin"
+    suffix = ".original" + extension if kind == "original" else extension
+    if document.dossier_code:
+        ids = [d.id for d in DocumentRepository(session).in_dossier(document.dossier_code, with_pages=False)]
+        number = ids.index(document.id) + 1 if document.id in ids else 1
+        return f"{document.dossier_code}.{number}{suffix}"
+    stem = PurePosixPath(document.source.replace("\\", "/")).stem or document.id
+    return f"{stem}{suffix}"
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987)."""
+    ascii_name = re.sub(
+        r"[^A-Za-z0-9._-]+", "_", unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    )
+    return f"attachment; filename=\"{ascii_name or 'download'}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @router.put(

@@ -1,0 +1,182 @@
+"""Bad input refused cleanly: coded 4xx in the one error shape, downloads that cannot run scripts or hold
+database connections, names that cannot reach the file system, and a production guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.routes.documents import upload_source
+from ingest.intake import intake
+from ingest.services import Services, build_services
+from ingest.settings import Settings, load_settings
+from tests.identities import bearer, make_key
+
+SOHOA = str(Path(sys.executable).with_name("sohoa"))
+CODE = "000.00.21.H61-251201-0077"
+
+
+@pytest.fixture
+def admin(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        client.headers.update(bearer(make_key(client.app.state.services, "admin")))  # type: ignore[attr-defined]
+        yield client
+
+
+def _error(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return str(body["error"]["code"])
+
+
+def test_every_error_has_the_one_documented_shape(admin: TestClient) -> None:
+    assert _error(admin.get("/api/v1/nothing-here"), 404) == "request.not_found"
+    assert _error(admin.delete("/api/v1/search"), 405) == "request.method_not_allowed"
+    assert _error(admin.get("/api/v1/search"), 422) == "request.invalid"  # q missing
+    assert _error(admin.get("/api/v1/search", params={"q": "a", "offset": 10**12}), 422) == "request.invalid"
+    assert _error(admin.put("/api/v1/documents/x/procedure", content=b"{not json"), 422) == "request.invalid"
+    empty_procedure = admin.put("/api/v1/documents/x/procedure", json={"procedure": ""})
+    assert _error(empty_procedure, 422) == "request.invalid"
+    assert _error(admin.post("/api/v1/documents"), 422) == "request.invalid"  # no file
+    empty = admin.post("/api/v1/documents", files={"file": ("a.jpg", b"", "image/jpeg")})
+    assert _error(empty, 422) == "input.empty"
+    huge = admin.post(
+        "/api/v1/documents",
+        files={"file": ("a.jpg", b"\xff\xd8", "image/jpeg")},
+        data={"dossier": "x y" * 300_000},
+    )
+    assert _error(huge, 422) == "input.bad_dossier_code" and len(huge.text) < 1000
+    over = admin.post(
+        "/api/v1/documents",
+        files={"file": ("a.jpg", b"\xff\xd8", "image/jpeg")},
+        data={"dossier": "x" * 2_000_000},
+    )
+    assert _error(over, 400) == "request.malformed" and len(over.text) < 1000
+    schema = admin.get("/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    ref = response["content"]["application/json"]["schema"]["$ref"]
+                    assert ref == "#/components/schemas/ErrorBody", (method, path, status)
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_downloads_are_attachments_named_for_people_that_run_nothing(admin: TestClient) -> None:
+    services: Services = admin.app.state.services  # type: ignore[attr-defined]
+    first = intake(services, b"%PDF-1.4 first", source="a.pdf", dossier=CODE).document_id
+    second = intake(services, b"%PDF-1.4 second", source="b.pdf", dossier=CODE).document_id
+    loose = intake(services, b"\x89PNG\r\n\x1a\n loose", source="Giấy khai sinh.png").document_id
+    response = admin.get(f"/api/v1/documents/{second}/original")
+    assert response.status_code == 200 and response.content == b"%PDF-1.4 second"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and f'filename="{CODE}.2.original.pdf"' in disposition
+    assert (
+        f'filename="{CODE}.1.original.pdf"'
+        in admin.get(f"/api/v1/documents/{first}/original").headers["content-disposition"]
+    )
+    named = admin.get(f"/api/v1/documents/{loose}/original").headers["content-disposition"]
+    assert "filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh.original.png" in named
+
+
+def test_upload_names_are_labels_never_paths(admin: TestClient, settings: Settings) -> None:
+    for name, expected in (
+        ("../../../etc/passwd", "passwd"),
+        ("/abs/path/scan.pdf", "scan.pdf"),
+        ("C:\\scans\\x.pdf", "x.pdf"),
+        ("..", "upload"),
+    ):
+        content = f"not a scan {name!r}".encode()
+        response = admin.post("/api/v1/documents", files={"file": (name, content, "application/pdf")})
+        assert response.status_code == 202, response.text
+        record = admin.get(f"/api/v1/documents/{response.json()['id']}").json()
+        assert record["source"] == expected
+    # httpx percent-encodes a NUL in a multipart name; a raw client may not: the cleaning itself.
+    assert upload_source("nul\x00byte\r\n.pdf") == "nulbyte.pdf" and upload_source(None) == "upload"
+    stored = {p.name for p in settings.data_dir.rglob("*")}
+    assert "passwd" not in stored and not (settings.data_dir.parent / "etc").exists()
+
+
+def test_production_refuses_to_start_with_laptop_settings(tmp_path: Path) -> None:
+    env = {**os.environ, "SOHOA_ENVIRONMENT": "production", "SOHOA_DATA_DIR": str(tmp_path)}
+    for name in ("SOHOA_DATABASE_URL", "SOHOA_S3_ENDPOINT", "SOHOA_BROKER_URL"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [SOHOA, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    for reason in ("PostgreSQL", "SOHOA_S3_ENDPOINT", "SOHOA_BROKER_URL"):
+        assert reason in result.stderr, result.stderr
+    with pytest.raises(ValueError, match="well-known defaults"):
+        load_settings(
+            environment="production",
+            database_url="postgresql://sohoa:a-long-password@db/sohoa",
+            s3_endpoint="s3:9000",
+            s3_access_key="minioadmin",
+            s3_secret_key="minioadmin",
+            broker_url="redis://redis:6379/0",
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_slow_downloads_hold_no_database_connection(tmp_path: Path, pg_database: str) -> None:
+    """16 clients stall mid-download of a 6 MB original; health, records and search still answer."""
+    settings = load_settings(data_dir=tmp_path / "data", database_url=pg_database, broker_url=None, workers=1)
+    services = build_services(settings)
+    big = b"%PDF-1.4\n" + os.urandom(6 * 1024 * 1024)
+    document_id = intake(services, big, source="big.pdf").document_id
+    key = make_key(services, "reader")
+    services.close()
+    port = _free_port()
+    env = {**os.environ, "SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_DATABASE_URL": pg_database}
+    env.pop("SOHOA_BROKER_URL", None)
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [SOHOA, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.3)
+        with ExitStack() as stack:
+            for _ in range(16):
+                client = stack.enter_context(httpx.Client(base_url=base, headers=bearer(key), timeout=30))
+                response = stack.enter_context(
+                    client.stream("GET", f"/api/v1/documents/{document_id}/original")
+                )
+                assert response.status_code == 200
+                next(response.iter_bytes(65536))  # read a little, then stall: the server's send blocks
+            with httpx.Client(base_url=base, headers=bearer(key), timeout=10) as probe:
+                for _ in range(3):
+                    assert probe.get("/healthz").status_code == 200
+                    assert probe.get(f"/api/v1/documents/{document_id}").status_code == 200
+                    assert probe.get("/api/v1/search", params={"q": "x"}).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
