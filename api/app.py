@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.routes import audit, documents, dossiers, health, search
+from api.routes import audit, batches, documents, dossiers, health, search
 from ingest.errors import error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dossiers.router)
     app.include_router(search.router)
     app.include_router(audit.router)
+    app.include_router(batches.router)
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(_request: Request, exc: HTTPException) -> JSONResponse:

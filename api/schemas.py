@@ -128,6 +128,34 @@ class SearchHitOut(BaseModel):
     procedure: str | None
 
 
+class BatchFileOut(BaseModel):
+    """One file of a batch: the document it became, or why it could not be taken in."""
+
+    source: str
+    document_id: str | None
+    status: Literal["queued", "processing", "done", "needs_review", "failed"] | None
+    pages: int | None
+    duplicate: bool
+    dossier: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+class BatchOut(BaseModel):
+    """A batch and where it stands."""
+
+    id: str
+    name: str | None
+    unit: str | None
+    created_by: str | None = Field(description="Id of the identity that sent it.")
+    created_at: str
+    counts: dict[str, int] = Field(description="Files by document status; `refused`: not taken in.")
+    pages: int
+    pages_done: int
+    finished: bool = Field(description="Every file taken in is done, needs review or failed.")
+    files: list[BatchFileOut]
+
+
 class AuditEntryOut(BaseModel):
     """One entry of the audit trail."""
 

@@ -162,7 +162,7 @@ def run_import(
                 result.interrupted = True
                 break
             if isinstance(entry, SourceProblem):
-                _record_problem(services, result, entry)
+                record_problem(services, result.import_id, result.run, entry)
                 events.on_problem(entry)
                 continue
             if entry.source in earlier.finished:
@@ -170,13 +170,13 @@ def run_import(
                 continue
             taken = _take(services, submitter.take, entry, request, result, mapping.get(_key(entry)))
             if isinstance(taken, SourceProblem):
-                _record_problem(services, result, taken)
+                record_problem(services, result.import_id, result.run, taken)
                 events.on_problem(taken)
                 continue
             to_send = taken.to_process + submitter.retry_failed(
                 [d.document_id for d in taken.documents if d.status == DocumentStatus.FAILED]
             )
-            _record_taken(services, result, taken, earlier.sources)
+            record_taken(services, result.import_id, result.run, taken, earlier.sources)
             for document in taken.documents:
                 pages[document.document_id] = document.pages
             submitter.send(to_send)
@@ -326,24 +326,26 @@ def _end_run(services: Services, result: ImportResult, *, waited: bool) -> None:
             run.state = "queued"
 
 
-def _record_problem(services: Services, result: ImportResult, problem: SourceProblem) -> None:
+def record_problem(services: Services, import_id: str, run: int, problem: SourceProblem) -> None:
+    """A file of an import (or API batch) that could not be taken in, and why."""
     with services.db.unit_of_work() as session:
-        item = _item(session, result.import_id, problem.source)
+        item = _item(session, import_id, problem.source)
         item.document_id, item.pages = None, None
         item.error_code, item.error_message = problem.code, problem.message
-        item.last_run = result.run
+        item.last_run = run
 
 
-def _record_taken(services: Services, result: ImportResult, taken: Taken, earlier: set[str]) -> None:
+def record_taken(services: Services, import_id: str, run: int, taken: Taken, earlier: set[str]) -> None:
+    """The documents a file of an import (or API batch) became."""
     with services.db.unit_of_work() as session:
         for document in taken.documents:
-            item = _item(session, result.import_id, document.source)
+            item = _item(session, import_id, document.source)
             if item.document_id != document.document_id:
                 # A duplicate is one whose bytes were known before this import first saw the file.
                 item.duplicate = document.duplicate and document.source not in earlier
             item.document_id, item.pages = document.document_id, document.pages
             item.error_code = item.error_message = None
-            item.last_run = result.run
+            item.last_run = run
 
 
 def _item(session: Any, import_id: str, source: str) -> ImportItem:

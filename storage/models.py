@@ -181,6 +181,12 @@ class ImportRun(Base):
     """Paths, manifest, dossier and options, as given."""
     state: Mapped[str] = mapped_column(String(16), default="running")
     """running | interrupted | finished."""
+    kind: Mapped[str] = mapped_column(String(8), default="import", server_default="import")
+    """import (`sohoa import`, the id a hash of the request) or batch (`POST /api/v1/batches`)."""
+    created_by: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The identity that sent an API batch (a scanner sees its own batches)."""
+    unit: Mapped[str | None] = mapped_column(String(64))
+    """The unit receiving its files; None: the province."""
     runs: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

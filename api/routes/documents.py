@@ -23,11 +23,13 @@ from api.audit import Audit, AuditDep
 from api.auth import Caller, ReaderDep, ReviewerDep, UploaderDep
 from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
 from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
+from api.uploads import spool_upload, upload_source
+from ingest import errors
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
 from ingest.review import set_procedure
-from ingest.submit import Incoming
+from ingest.submit import Incoming, spool_dir
 from storage.errors import ObjectNotFound
 from storage.models import Document, utcnow
 from storage.objects import CHUNK
@@ -75,22 +77,15 @@ def upload_document(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
         ) from exc
-    with tempfile.NamedTemporaryFile(prefix="sohoa-upload-") as spooled:
-        # Copied to a file of our own in chunks, so the upload is streamed to storage, never held whole.
-        copied = 0
-        while chunk := file.file.read(CHUNK):
-            copied += len(chunk)
-            if copied > limit:
-                raise HTTPException(
-                    status.HTTP_413_CONTENT_TOO_LARGE,
-                    {"code": "input.too_large", "message": f"the upload is over {limit} bytes"},
-                )
-            spooled.write(chunk)
-        if copied == 0:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": "input.empty", "message": "the file is empty"}
+    with tempfile.NamedTemporaryFile(prefix="sohoa-upload-", dir=spool_dir(services)) as spooled:
+        try:
+            spool_upload(file, spooled, limit)
+        except IngestError as exc:
+            too_large = exc.code == errors.TOO_LARGE
+            status_code = (
+                status.HTTP_413_CONTENT_TOO_LARGE if too_large else status.HTTP_422_UNPROCESSABLE_CONTENT
             )
-        spooled.flush()
+            raise HTTPException(status_code, {"code": exc.code, "message": exc.message}) from exc
         incoming = Incoming(
             source=source,
             path=Path(spooled.name),
@@ -110,14 +105,6 @@ def upload_document(
         duplicate=first.duplicate,
         documents=[d.document_id for d in taken.documents],
     )
-
-
-def upload_source(filename: str | None) -> str:
-    """The name a client gave, made harmless: its last path part, no control characters, at most 200
-    characters (`../../etc/passwd` becomes `passwd`; it is only ever a label, never a path)."""
-    name = "".join(ch for ch in (filename or "") if ch.isprintable())
-    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
-    return name[:200] or "upload"
 
 
 def _document_or_404(

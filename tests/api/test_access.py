@@ -7,6 +7,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,12 +98,18 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
         ("GET", "/api/v1/dossiers/{code}"): (f"/api/v1/dossiers/{CODE}", {}),
         ("GET", "/api/v1/search"): ("/api/v1/search?q=khai+sinh", {}),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", {}),
+        ("POST", "/api/v1/batches"): (
+            "/api/v1/batches",
+            {"files": [("files", ("x.txt", b"not a scan either", "text/plain"))]},
+        ),
+        ("GET", "/api/v1/batches/{batch_id}"): ("/api/v1/batches/000000000000", {}),
     }
 
 
 ALLOWED = {
-    "scanner": {"/api/v1/documents"},
+    "scanner": {"/api/v1/documents", "/api/v1/batches", "/api/v1/batches/{batch_id}"},
     "reader": {
+        "/api/v1/batches/{batch_id}",
         "/api/v1/documents/{document_id}",
         "/api/v1/documents/{document_id}/links",
         "/api/v1/documents/{document_id}/{kind}",
@@ -314,3 +321,32 @@ def test_serving_with_no_identity_says_how_to_make_the_first_admin(
     make_key(services, "admin")
     hint_first_admin(services)
     assert "sohoa users create" not in capsys.readouterr().err
+
+
+def test_a_batch_of_files_is_followed_by_its_sender_and_its_unit(world: World) -> None:
+    client = world.client
+    scanner = make_key(world.services, "scanner", unit="xa-tra-on", name="quay-7")
+    files = [
+        ("files", ("trang-1.txt", b"first page that is no scan", "text/plain")),
+        ("files", ("trang-1.txt", b"same name, other bytes", "text/plain")),
+        ("files", ("rong.jpg", b"", "image/jpeg")),
+    ]
+    sent = client.post("/api/v1/batches", files=files, data={"name": "quầy 7"}, headers=bearer(scanner))
+    assert sent.status_code == 202, sent.text
+    batch = sent.json()
+    assert batch["name"] == "quầy 7" and batch["unit"] == "xa-tra-on"
+    assert [f["source"] for f in batch["files"]] == ["trang-1.txt", "trang-1.txt (2)", "rong.jpg"]
+    refused = batch["files"][2]
+    assert refused["document_id"] is None and refused["error_code"] == "input.empty"
+    deadline = time.monotonic() + 120
+    while not batch["finished"]:
+        assert time.monotonic() < deadline, batch
+        time.sleep(0.3)
+        batch = client.get(f"/api/v1/batches/{batch['id']}", headers=bearer(scanner)).json()
+    assert batch["counts"] == {"failed": 2, "refused": 1}
+    assert {f["error_code"] for f in batch["files"][:2]} == {"input.unsupported"}
+    path = f"/api/v1/batches/{batch['id']}"
+    assert client.get(path, headers=world.as_("scanner")).status_code == 404  # another scanner's batch
+    assert client.get(path, headers=world.as_("reader@xa-long-ho")).status_code == 404
+    assert client.get(path, headers=world.as_("reader@xa-tra-on")).status_code == 200
+    assert client.get(path, headers=world.as_("reader")).status_code == 200

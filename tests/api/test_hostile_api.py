@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes.documents import upload_source
+from api.uploads import upload_source
 from ingest.intake import intake
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings

@@ -1,4 +1,5 @@
-"""Who may see what: units, identities (API keys and staff accounts), the audit trail, each document's unit.
+"""Who may see what: units, identities (API keys and staff accounts), the audit trail, each document's unit,
+API batches beside imports.
 
 Revision ID: 0004
 Revises: 0003
@@ -72,9 +73,17 @@ def upgrade() -> None:
         op.create_foreign_key("documents_unit_fkey", "documents", "units", ["unit"], ["code"])
     op.add_column("documents", sa.Column("received_by", sa.String(length=160), nullable=True))
     op.create_index("ix_documents_unit", "documents", ["unit"], unique=False)
+    op.add_column("imports", sa.Column("kind", sa.String(length=8), server_default="import", nullable=False))
+    op.add_column("imports", sa.Column("created_by", sa.String(length=32), nullable=True))
+    op.add_column("imports", sa.Column("unit", sa.String(length=64), nullable=True))
+    op.create_index("ix_imports_created_by", "imports", ["created_by"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_imports_created_by", table_name="imports")
+    with op.batch_alter_table("imports") as batch:
+        for column in ("unit", "created_by", "kind"):
+            batch.drop_column(column)
     op.drop_index("ix_documents_unit", table_name="documents")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("documents_unit_fkey", "documents", type_="foreignkey")

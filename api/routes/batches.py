@@ -1,0 +1,102 @@
+"""/api/v1/batches: many files sent as one batch, and its progress (counts by status, pages, errors)."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+
+from api.audit import AuditDep
+from api.auth import CallerDep, Permission, UploaderDep
+from api.deps import ServicesDep, SubmitterDep
+from api.schemas import BatchOut
+from api.uploads import spool_upload, upload_source
+from ingest.batch import record_problem
+from ingest.batches import add_to_batch, batch_progress, close_batch, find_batch, open_batch, unique_source
+from ingest.errors import IngestError
+from ingest.intake import check_dossier_code
+from ingest.services import Services
+from ingest.sources import SourceProblem
+from ingest.submit import Incoming, spool_dir
+from storage.models import ImportRun
+
+router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
+
+MAX_FILES = 1000
+"""Files in one request (Starlette's multipart limit); send bigger batches as several."""
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=BatchOut)
+def create_batch(
+    services: ServicesDep,
+    submitter: SubmitterDep,
+    caller: UploaderDep,
+    audit: AuditDep,
+    files: Annotated[list[UploadFile], File(description="The scans; up to 1,000 per request.")],
+    name: Annotated[str | None, Form(max_length=100, description="A label people recognise.")] = None,
+    dossier: Annotated[
+        str | None, Form(max_length=64, description="Dossier code of every file, when the client knows it.")
+    ] = None,
+) -> dict[str, object]:
+    """Take every file in (each stored first, then queued) and return the batch with its first counts;
+    follow it with GET. A file that cannot be taken in (empty, too large) is listed with its error; the
+    others go on. Files without a dossier code take the one found on the others (a receipt, a QR)."""
+    audit.action = "batch.create"
+    try:
+        code = check_dossier_code(dossier) if dossier else None
+    except IngestError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
+        ) from exc
+    if len(files) > MAX_FILES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            {"code": "input.too_many_files", "message": f"at most {MAX_FILES} files per request"},
+        )
+    batch_id = open_batch(services, name=name, created_by=caller.identity_id, unit=caller.unit)
+    audit.detail = {"batch": batch_id, "files": len(files)}
+    audit.set_unit(caller.unit)
+    names: set[str] = set()
+    for upload in files:
+        source = unique_source(names, upload_source(upload.filename))
+        with tempfile.NamedTemporaryFile(prefix="sohoa-batch-", dir=spool_dir(services)) as spooled:
+            try:
+                spool_upload(upload, spooled, services.settings.max_file_bytes)
+            except IngestError as exc:
+                record_problem(services, batch_id, 1, SourceProblem(source, exc.code, exc.message))
+                continue
+            incoming = Incoming(
+                source=source,
+                path=Path(spooled.name),
+                dossier=code,
+                unit=caller.unit,
+                received_by=caller.label,
+            )
+            add_to_batch(services, submitter, batch_id, incoming)
+    close_batch(services, batch_id)
+    run = find_batch(services, batch_id)
+    assert run is not None
+    return _out(services, run)
+
+
+@router.get("/{batch_id}", response_model=BatchOut)
+def get_batch(batch_id: str, services: ServicesDep, caller: CallerDep, audit: AuditDep) -> dict[str, object]:
+    """A batch's progress: a scanner sees the batches it sent; readers, reviewers and admins those of their
+    unit (all of them at province level). Any other batch is 404."""
+    audit.action, audit.detail = "batch.read", {"batch": batch_id[:32]}
+    run = find_batch(services, batch_id)
+    own = run is not None and run.created_by == caller.identity_id
+    readable = run is not None and caller.can(Permission.READ) and caller.sees(run.unit)
+    if run is None or not (own or readable):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, {"code": "batch.not_found", "message": "no such batch"}
+        )
+    audit.set_unit(run.unit)
+    return _out(services, run)
+
+
+def _out(services: Services, run: ImportRun) -> dict[str, object]:
+    return asdict(batch_progress(services, run))
