@@ -89,6 +89,22 @@ class ProcedureIn(BaseModel):
     procedure: str = Field(min_length=1, max_length=64, description="Catalog id, e.g. 'thuong-tru'.")
 
 
+class DossierIn(BaseModel):
+    """A person's decision about a document's dossier."""
+
+    dossier: str | None = Field(max_length=64, description="Dossier code; null: the document is in none.")
+
+
+class FieldIn(BaseModel):
+    """A key field as a person read it on the page."""
+
+    kind: Literal["citizen_id", "old_id", "tax_code", "person_name", "date"]
+    value: str = Field(min_length=1, max_length=200)
+    replaces: str | None = Field(
+        default=None, max_length=200, description="The value found that this corrects; null: a new field."
+    )
+
+
 class UploadOut(BaseModel):
     """Answer to an upload: the document id, and whether those bytes were already known."""
 
@@ -107,6 +123,27 @@ class DossierOut(BaseModel):
 
     code: str
     documents: list[DocumentOut]
+
+
+class DossierSummaryOut(BaseModel):
+    """One dossier of a listing."""
+
+    code: str
+    documents: int
+    pages: int
+    statuses: dict[str, int]
+    procedures: list[str]
+    units: list[str | None]
+    received_on: str | None
+    last_change: str | None
+
+
+class DossierListOut(BaseModel):
+    """A page of dossiers, most recently changed first."""
+
+    dossiers: list[DossierSummaryOut]
+    limit: int
+    offset: int
 
 
 class HealthOut(BaseModel):

@@ -1,6 +1,7 @@
 """Key fields in a document's page texts: citizen IDs, old ID cards, tax codes, person names, dates.
 
-Public pieces: `extract_fields` (pages in, `Field` values out), `parse_citizen_id` / `is_citizen_id`,
+Public pieces: `extract_fields` (pages in, `Field` values out), `normalise_field_value` (a person's
+correction checked like a found value), `parse_citizen_id` / `is_citizen_id`,
 `is_tax_code` / `normalise_tax_code`, `PROVINCE_CODES`, `COMMON_SURNAMES`, `BIRTH_DATE_LABEL`.
 
 The text is what Vietnamese OCR gives: tone marks lost or wrong, `O`/`0` and `l`/`1` confused, stray spaces
@@ -537,6 +538,29 @@ def _still_valid(field: Field, today: date) -> bool:
         found = date.fromisoformat(field.value)
         return _valid_date(found.year, found.month, found.day, today) is not None
     return bool(field.value)
+
+
+FIELD_KINDS: tuple[FieldKind, ...] = ("citizen_id", "old_id", "tax_code", "person_name", "date")
+
+
+def normalise_field_value(kind: FieldKind, value: str, *, today: date | None = None) -> str | None:
+    """A value a person typed for a field, in the form `Field.value` has, or None if it fails the kind's
+    check (a reviewer's correction passes the same gate as what the extractor finds)."""
+    today = today or date.today()
+    text = " ".join(nfc(value).split())
+    if kind in ("citizen_id", "old_id"):
+        text = re.sub(r"[\s.-]", "", text)
+    if kind == "tax_code":
+        return normalise_tax_code(text)
+    if kind == "date":
+        try:
+            found = date.fromisoformat(text)
+        except ValueError:
+            return None
+        text = found.isoformat()
+    if not text or len(text) > 200:
+        return None
+    return text if _still_valid(Field(kind, text, 1, 1.0, None, text), today) else None
 
 
 def extract_fields(pages: Sequence[str], *, today: date | None = None) -> tuple[Field, ...]:

@@ -86,12 +86,12 @@ def resolve_group(services: Services, group_key: str) -> int:
                 code = next(iter(own))
                 if document.dossier_code != code:
                     DossierRepository(session).ensure(code)
-                    moves.extend(_refile(services, document, code))
+                    moves.extend(refile(services, document, code))
                     document.dossier_code, document.dossier_source = code, "group"
                     changed += 1
             elif len(own) > 1 and GROUP_REASON not in (document.review_reasons or []):
                 codes = ", ".join(sorted(own))
-                moves.extend(_refile(services, document, None))
+                moves.extend(refile(services, document, None))
                 document.dossier_code = document.dossier_source = None
                 document.review_reasons = [
                     *(document.review_reasons or []),
@@ -105,7 +105,7 @@ def resolve_group(services: Services, group_key: str) -> int:
     return changed
 
 
-def _refile(services: Services, document: Document, code: str | None) -> list[tuple[str, str]]:
+def refile(services: Services, document: Document, code: str | None) -> list[tuple[str, str]]:
     """Copy the document's objects under `code` (or back to the inbox) and point the row at the copies."""
     prefix = object_prefix(document.id, code)
     moves: list[tuple[str, str]] = []

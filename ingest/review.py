@@ -1,6 +1,8 @@
-"""People confirm or correct a document's procedure; the model learns from what they confirmed.
+"""People confirm or correct a document's procedure, dossier and key fields; the model learns from the
+procedures they confirmed.
 
-`set_procedure` is what `sohoa review` and `PUT /api/v1/documents/{id}/procedure` call; `train_model`
+`set_procedure` is what `sohoa review` and `PUT /api/v1/documents/{id}/procedure` call, `set_dossier` and
+`set_field` the dossier and field corrections of the API (audited there); `train_model`
 is `sohoa train`, and runs by itself once `retrain_after_confirmations` new confirmations have come in since
 the model in use was trained (`retrain_due`).
 """
@@ -10,11 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from classifiers.keyfields import FieldKind, normalise_field_value
 from classifiers.model import MIN_EXAMPLES, ModelError, train
 from ingest.errors import IngestError
 from ingest.services import MODEL_KEY, Services
 from storage.models import Document, DocumentStatus, ProcedureCorrection
-from storage.repositories import CorrectionRepository, DocumentRepository
+from storage.repositories import CorrectionRepository, DocumentRepository, DossierRepository
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,95 @@ def set_procedure(services: Services, document_id: str, procedure_id: str, *, by
         session.flush()
         session.expunge(document)
         return document
+
+
+DOSSIER_REASONS = ("dossier.ambiguous", "dossier.conflict")
+"""Review reasons a person settles by stating the dossier."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a correction changed, for the audit trail."""
+
+    old: str | None
+    new: str | None
+
+
+def set_dossier(services: Services, document_id: str, code: str | None) -> Change:
+    """File the document under the dossier a person stated (None: under none). Its objects move under the
+    dossier like a found code's; the dossier review reasons are settled."""
+    from ingest.filing import refile
+    from ingest.intake import check_dossier_code
+
+    code = check_dossier_code(code) if code else None
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None:
+            raise IngestError(f"no document {document_id}", code="document.not_found")
+        if not DocumentStatus(document.status).finished:
+            raise IngestError(
+                "the document is still being read; try again when it is done", code="review.busy"
+            )
+        old = document.dossier_code
+        if code:
+            DossierRepository(session).ensure(code)
+        moves = refile(services, document, code)
+        document.dossier_code, document.dossier_source = code, "person" if code else None
+        _settle(document, DOSSIER_REASONS)
+    for previous, _new in moves:
+        services.store.delete(previous)
+    return Change(old, code)
+
+
+def set_field(
+    services: Services, document_id: str, kind: FieldKind, value: str, *, replaces: str | None, by: str
+) -> Change:
+    """Set a key field as a person read it: replaces the field of `kind` whose value is `replaces` (or adds
+    one); the value must pass the same check as what the extractor finds."""
+    normalised = normalise_field_value(kind, value)
+    if normalised is None:
+        raise IngestError(f"{value[:80]!r} is not a valid {kind}", code="review.bad_field")
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None:
+            raise IngestError(f"no document {document_id}", code="document.not_found")
+        fields = list(document.fields or [])
+        old = next((f for f in fields if f.get("kind") == kind and f.get("value") == replaces), None)
+        if replaces is not None and old is None:
+            raise IngestError(f"the document has no {kind} {replaces[:80]!r}", code="review.no_such_field")
+        if old is not None:
+            fields.remove(old)
+        fields.append(
+            {
+                "kind": kind,
+                "value": normalised,
+                "page": old.get("page", 1) if old else 1,
+                "confidence": 1.0,
+                "label": old.get("label") if old else None,
+                "raw": value[:200],
+                "corrected_by": by,
+            }
+        )
+        document.fields = fields
+    return Change(replaces, normalised)
+
+
+def _settle(document: Document, reasons: tuple[str, ...]) -> None:
+    """Drop review reasons a person settled (a code and the sentence that explains it after it); a
+    document with none left is done."""
+    left: list[str] = []
+    dropping = False
+    for reason in document.review_reasons or []:
+        if reason in reasons:
+            dropping = True
+            continue
+        if dropping and " " in reason:  # the explanation of the code just dropped
+            continue
+        dropping = False
+        left.append(reason)
+    document.review_reasons = left
+    if document.status == DocumentStatus.NEEDS_REVIEW and not left:
+        document.status = DocumentStatus.DONE
 
 
 def train_model(services: Services) -> TrainingReport:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -89,6 +91,31 @@ class DocumentRepository:
         return list(self.session.scalars(statement))
 
 
+@dataclass(frozen=True)
+class DossierFilter:
+    """Which dossiers to list: those with at least one document matching every set field."""
+
+    procedure: str | None = None
+    status: str | None = None
+    unit: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+@dataclass(frozen=True)
+class DossierSummary:
+    """One dossier in a listing."""
+
+    code: str
+    documents: int
+    pages: int
+    statuses: dict[str, int]
+    procedures: list[str]
+    units: list[str | None]
+    received_on: date | None
+    last_change: datetime | None
+
+
 class DossierRepository:
     """Dossiers by code."""
 
@@ -98,6 +125,40 @@ class DossierRepository:
     def get(self, code: str) -> Dossier | None:
         """The dossier with this code, or None."""
         return self.session.get(Dossier, code)
+
+    def summaries(self, where: DossierFilter, *, limit: int, offset: int = 0) -> list[DossierSummary]:
+        """Dossiers with a document matching `where` (documents of other units never counted when
+        `where.unit` is set), most recently changed first."""
+        matching = select(Document.dossier_code).where(Document.dossier_code.is_not(None))
+        if where.procedure is not None:
+            matching = matching.where(Document.procedure_id == where.procedure)
+        if where.status is not None:
+            matching = matching.where(Document.status == where.status)
+        if where.unit is not None:
+            matching = matching.where(Document.unit == where.unit)
+        if where.received_from is not None:
+            matching = matching.where(Document.received_on >= where.received_from)
+        if where.received_to is not None:
+            matching = matching.where(Document.received_on <= where.received_to)
+        members = select(Document).where(Document.dossier_code.in_(matching.distinct()))
+        if where.unit is not None:
+            members = members.where(Document.unit == where.unit)
+        page = (
+            select(Document.dossier_code, func.max(Document.updated_at).label("changed"))
+            .where(Document.id.in_(members.with_only_columns(Document.id)))
+            .group_by(Document.dossier_code)
+            .order_by(func.max(Document.updated_at).desc(), Document.dossier_code)
+            .limit(limit)
+            .offset(offset)
+        )
+        codes = [str(code) for code, _ in self.session.execute(page)]
+        if not codes:
+            return []
+        documents = list(self.session.scalars(members.where(Document.dossier_code.in_(codes))))
+        by_code: dict[str, list[Document]] = {code: [] for code in codes}
+        for document in documents:
+            by_code[str(document.dossier_code)].append(document)
+        return [_summary(code, by_code[code]) for code in codes]
 
     def ensure(self, code: str) -> Dossier:
         """The dossier with this code, created if new."""
@@ -113,6 +174,24 @@ class DossierRepository:
             if dossier is None:
                 raise
         return dossier
+
+
+def _summary(code: str, documents: list[Document]) -> DossierSummary:
+    statuses: dict[str, int] = {}
+    for document in documents:
+        statuses[document.status] = statuses.get(document.status, 0) + 1
+    received = [d.received_on for d in documents if d.received_on]
+    changed = [d.updated_at for d in documents if d.updated_at]
+    return DossierSummary(
+        code=code,
+        documents=len(documents),
+        pages=sum(d.page_count or 0 for d in documents),
+        statuses=statuses,
+        procedures=sorted({d.procedure_id for d in documents if d.procedure_id}),
+        units=sorted({d.unit for d in documents}, key=lambda u: u or ""),
+        received_on=min(received) if received else None,
+        last_change=max(changed) if changed else None,
+    )
 
 
 class CorrectionRepository:

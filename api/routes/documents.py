@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from api.audit import Audit, AuditDep
 from api.auth import Caller, ReaderDep, ReviewerDep, UploaderDep
 from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
-from api.schemas import DocumentOut, ErrorOut, LinksOut, ProcedureIn, UploadOut
+from api.schemas import DocumentOut, DossierIn, ErrorOut, FieldIn, LinksOut, ProcedureIn, UploadOut
 from api.uploads import spool_upload, upload_source
 from ingest import errors
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
-from ingest.review import set_procedure
+from ingest.review import set_dossier, set_field, set_procedure
+from ingest.services import Services
 from ingest.submit import Incoming, spool_dir
 from storage.errors import ObjectNotFound
 from storage.models import Document, utcnow
@@ -261,18 +262,79 @@ def put_procedure(
     try:
         set_procedure(services, document_id, body.procedure, by=caller.label)
     except IngestError as exc:
-        code = (
-            status.HTTP_404_NOT_FOUND
-            if exc.code == "document.not_found"
-            else status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
-        raise HTTPException(code, {"code": exc.code, "message": exc.message}) from exc
-    with services.db.unit_of_work() as after:
-        document = DocumentRepository(after).get(document_id, with_pages=True)
-        if document is None:  # deleted between the two steps
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": document_id}
-            )
-        record = document_record(document)
+        raise _correction_refused(exc) from exc
     background.add_task(retrainer.retrain_if_due)
-    return record
+    return _fresh_record(services, document_id)
+
+
+@router.put(
+    "/{document_id}/dossier",
+    response_model=DocumentOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def put_dossier(
+    document_id: str,
+    body: DossierIn,
+    services: ServicesDep,
+    session: SessionDep,
+    caller: ReviewerDep,
+    audit: AuditDep,
+) -> dict[str, object]:
+    """File the document under the dossier the calling reviewer states (null: under none); its objects
+    move under the dossier, the dossier review reasons are settled; audited with old and new code."""
+    audit.action = "dossier.correct"
+    _document_or_404(session, document_id, caller, audit)
+    session.rollback()
+    try:
+        change = set_dossier(services, document_id, body.dossier)
+    except IngestError as exc:
+        raise _correction_refused(exc) from exc
+    audit.detail = {"old": change.old, "new": change.new}
+    audit.dossier_code = change.new or change.old
+    return _fresh_record(services, document_id)
+
+
+@router.put(
+    "/{document_id}/fields",
+    response_model=DocumentOut,
+    responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def put_field(
+    document_id: str,
+    body: FieldIn,
+    services: ServicesDep,
+    session: SessionDep,
+    caller: ReviewerDep,
+    audit: AuditDep,
+) -> dict[str, object]:
+    """Set a key field (citizen ID, name, date, …) as the calling reviewer read it on the page; the value
+    must pass the same check the extractor applies; audited with old and new value."""
+    audit.action = "field.correct"
+    _document_or_404(session, document_id, caller, audit)
+    session.rollback()
+    try:
+        change = set_field(
+            services, document_id, body.kind, body.value, replaces=body.replaces, by=caller.label
+        )
+    except IngestError as exc:
+        raise _correction_refused(exc) from exc
+    audit.detail = {"kind": body.kind, "old": change.old, "new": change.new}
+    return _fresh_record(services, document_id)
+
+
+def _correction_refused(exc: IngestError) -> HTTPException:
+    codes = {"document.not_found": status.HTTP_404_NOT_FOUND, "review.busy": status.HTTP_409_CONFLICT}
+    return HTTPException(
+        codes.get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT), {"code": exc.code, "message": exc.message}
+    )
+
+
+def _fresh_record(services: Services, document_id: str) -> dict[str, object]:
+    """The record after a correction, read in a new unit of work."""
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(document_id, with_pages=True)
+        if document is None:  # purged between the two steps
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
+            )
+        return document_record(document)

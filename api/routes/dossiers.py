@@ -2,16 +2,66 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
 
 from api.audit import AuditDep
 from api.auth import ReaderDep
 from api.deps import SessionDep
-from api.schemas import DossierOut, ErrorOut
+from api.schemas import DossierListOut, DossierOut, ErrorOut
 from ingest.records import document_record
-from storage.repositories import DocumentRepository, DossierRepository
+from storage.repositories import DocumentRepository, DossierFilter, DossierRepository
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
+
+Status = Literal["queued", "processing", "done", "needs_review", "failed"]
+
+
+@router.get("", response_model=DossierListOut)
+def list_dossiers(
+    session: SessionDep,
+    caller: ReaderDep,
+    audit: AuditDep,
+    procedure: Annotated[str | None, Query(max_length=64, description="Catalog id of a document.")] = None,
+    document_status: Annotated[Status | None, Query(alias="status")] = None,
+    unit: Annotated[str | None, Query(max_length=64, description="Province identities only.")] = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, object]:
+    """Dossiers with a document matching every filter, most recently changed first. An identity of a unit
+    lists only its unit's dossiers and documents (its `unit` filter cannot widen that)."""
+    scope = caller.scope if caller.scope is not None else unit
+    if caller.scope is not None and unit not in (None, caller.scope):
+        scope = "\x00"  # another unit: nothing, as if it had no dossiers
+    audit.action = "dossier.list"
+    audit.detail = {
+        k: str(v)
+        for k, v in {
+            "procedure": procedure,
+            "status": document_status,
+            "unit": unit,
+            "offset": offset,
+        }.items()
+        if v
+    }
+    where = DossierFilter(procedure, document_status, scope, received_from, received_to)
+    summaries = DossierRepository(session).summaries(where, limit=limit, offset=offset)
+    return {
+        "dossiers": [
+            {
+                **vars(s),
+                "received_on": s.received_on.isoformat() if s.received_on else None,
+                "last_change": s.last_change.isoformat() if s.last_change else None,
+            }
+            for s in summaries
+        ],
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.get("/{code}", response_model=DossierOut, responses={404: {"model": ErrorOut}})

@@ -96,6 +96,15 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
             {"json": {"procedure": "khai-sinh", "by": "somebody else"}},
         ),
         ("GET", "/api/v1/dossiers/{code}"): (f"/api/v1/dossiers/{CODE}", {}),
+        ("GET", "/api/v1/dossiers"): ("/api/v1/dossiers", {}),
+        ("PUT", "/api/v1/documents/{document_id}/dossier"): (
+            f"/api/v1/documents/{d}/dossier",
+            {"json": {"dossier": CODE}},
+        ),
+        ("PUT", "/api/v1/documents/{document_id}/fields"): (
+            f"/api/v1/documents/{d}/fields",
+            {"json": {"kind": "person_name", "value": "Phan Thị Tuyết"}},
+        ),
         ("GET", "/api/v1/search"): ("/api/v1/search?q=khai+sinh", {}),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", {}),
         ("POST", "/api/v1/batches"): (
@@ -114,10 +123,15 @@ ALLOWED = {
         "/api/v1/documents/{document_id}/links",
         "/api/v1/documents/{document_id}/{kind}",
         "/api/v1/dossiers/{code}",
+        "/api/v1/dossiers",
         "/api/v1/search",
     },
 }
-ALLOWED["reviewer"] = ALLOWED["reader"] | {"/api/v1/documents/{document_id}/procedure"}
+ALLOWED["reviewer"] = ALLOWED["reader"] | {
+    "/api/v1/documents/{document_id}/procedure",
+    "/api/v1/documents/{document_id}/dossier",
+    "/api/v1/documents/{document_id}/fields",
+}
 
 
 def test_every_route_needs_credentials_and_the_right_role(world: World) -> None:
