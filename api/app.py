@@ -13,11 +13,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.routes import audit, batches, documents, dossiers, health, search
+from api.routes import audit, batches, documents, dossiers, health, search, webhooks
 from ingest.errors import error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from ingest.submit import open_submitter
+from ingest.webhooks import Deliverer
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         submitter = open_submitter(services, queue="interactive")  # the one way in decides pool or Celery
         app.state.services, app.state.submitter = services, submitter
         app.state.retrainer = Retrainer(services)
+        deliverer = Deliverer(services)  # webhook events go out from here, never from the pipeline
+        deliverer.start()
         try:
             yield
         finally:
+            deliverer.stop()
             submitter.close()
             services.close()
 
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(audit.router)
     app.include_router(batches.router)
+    app.include_router(webhooks.router)
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -4,7 +4,9 @@
         audit.action, audit.document_id = "document.read", document_id
 
 Whatever the route raises (a 404, a 409, an unexpected error) becomes the entry's outcome; the entry is
-written in its own transaction after the route, so refusals and failures are recorded too.
+written in its own transaction after the route, so refusals and failures are recorded too. A route that
+writes through `SessionDep` commits before it returns: the request's session closes only after the audit
+entry is written, and SQLite takes one writer at a time.
 """
 
 from __future__ import annotations

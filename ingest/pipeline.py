@@ -22,6 +22,7 @@ from classifiers.procedure import Classification
 from ingest import errors
 from ingest.filing import file_under, object_prefix, resolve_group_quietly
 from ingest.services import Services
+from ingest.webhooks import announce_finished
 from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
 from ocr.errors import OcrError
 from ocr.page import PageResult, process_page
@@ -265,6 +266,7 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
     if target_original != claimed.original_key:
         services.store.delete(claimed.original_key)  # only after the row points at the filed copy
     resolve_group_quietly(services, claimed.group_key)
+    announce_finished(services, claimed.id)
     return status
 
 
@@ -309,6 +311,7 @@ def _fail(services: Services, document_id: str, code: str, message: str) -> Docu
             document.error_code = code
             document.error_message = message
             document.finished_at = utcnow()
+    announce_finished(services, document_id)
     return DocumentStatus.FAILED
 
 

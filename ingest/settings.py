@@ -94,6 +94,16 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Hot folder: files of one folder this close in time came together."
     )
     watch_poll_seconds: float = Field(default=2.0, gt=0, description="Hot folder: how often it looks.")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Webhooks: limit of one request.")
+    webhook_max_attempts: int = Field(
+        default=12, ge=1, description="Webhooks: attempts before a delivery is given up (about a day)."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0, gt=0, description="Webhooks: wait after the first failure; doubles each time, ≤ 1 h."
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0, gt=0, description="Webhooks: how often due ones are sent."
+    )
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 

@@ -30,7 +30,7 @@ GENESIS = "0" * 64
 APPEND_LOCK_KEY = 0x736F686F61617564
 """PostgreSQL advisory lock ("sohoaaud") that serialises appends, so concurrent requests never race for a
 sequence number; SQLite's single writer does the same, with a retry on the rare conflict."""
-APPEND_ATTEMPTS = 30
+APPEND_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)

@@ -290,3 +290,47 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Webhook(Base):
+    """A client system's URL, sent a signed JSON event when its documents or dossiers finish."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    """HMAC-SHA256 key of the signatures (kept: sohoa must sign with it; shown once to the client)."""
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Event names it wants (document.done, document.needs_review, document.failed, dossier.done,
+    dossier.needs_review); empty: all."""
+    owner_id: Mapped[str] = mapped_column(String(32), index=True)
+    """The identity that registered it; it sees and deletes it."""
+    unit: Mapped[str | None] = mapped_column(String(64))
+    """Only documents of this unit (the owner's); None: the whole province."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One event for one hook, and every attempt to deliver it (an outbox row: written when the event
+    happens, sent by the deliverer, never by the pipeline itself)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("hook_id", "event_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(200))
+    """What makes the event unique (a document's id and finish time): the same event is queued once."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    """pending | sending | delivered | failed (gave up after the last attempt)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    """HTTP status of the last attempt (None: no answer)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

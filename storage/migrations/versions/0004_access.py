@@ -1,5 +1,5 @@
 """Who may see what: units, identities (API keys and staff accounts), the audit trail, each document's unit,
-API batches beside imports.
+API batches beside imports, webhooks and their deliveries.
 
 Revision ID: 0004
 Revises: 0003
@@ -77,9 +77,47 @@ def upgrade() -> None:
     op.add_column("imports", sa.Column("created_by", sa.String(length=32), nullable=True))
     op.add_column("imports", sa.Column("unit", sa.String(length=64), nullable=True))
     op.create_index("ix_imports_created_by", "imports", ["created_by"], unique=False)
+    op.create_table(
+        "webhooks",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret", sa.String(length=128), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("owner_id", sa.String(length=32), nullable=False),
+        sa.Column("unit", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_webhooks_owner_id", "webhooks", ["owner_id"], unique=False)
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("hook_id", sa.String(length=32), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("event_key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["hook_id"], ["webhooks.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("hook_id", "event_key"),
+    )
+    op.create_index("ix_webhook_deliveries_hook_id", "webhook_deliveries", ["hook_id"], unique=False)
+    op.create_index("ix_webhook_deliveries_state", "webhook_deliveries", ["state"], unique=False)
+    op.create_index(
+        "ix_webhook_deliveries_next_attempt_at", "webhook_deliveries", ["next_attempt_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_deliveries")
+    op.drop_table("webhooks")
     op.drop_index("ix_imports_created_by", table_name="imports")
     with op.batch_alter_table("imports") as batch:
         for column in ("unit", "created_by", "kind"):
