@@ -112,6 +112,10 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
             {"files": [("files", ("x.txt", b"not a scan either", "text/plain"))]},
         ),
         ("GET", "/api/v1/batches/{batch_id}"): ("/api/v1/batches/000000000000", {}),
+        ("POST", "/api/v1/webhooks"): ("/api/v1/webhooks", {"json": {"url": "http://127.0.0.1:9/hook"}}),
+        ("GET", "/api/v1/webhooks"): ("/api/v1/webhooks", {}),
+        ("DELETE", "/api/v1/webhooks/{hook_id}"): ("/api/v1/webhooks/nope", {}),
+        ("GET", "/api/v1/webhooks/{hook_id}/deliveries"): ("/api/v1/webhooks/nope/deliveries", {}),
     }
 
 
@@ -125,6 +129,9 @@ ALLOWED = {
         "/api/v1/dossiers/{code}",
         "/api/v1/dossiers",
         "/api/v1/search",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{hook_id}",
+        "/api/v1/webhooks/{hook_id}/deliveries",
     },
 }
 ALLOWED["reviewer"] = ALLOWED["reader"] | {
