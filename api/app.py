@@ -13,7 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.routes import audit, batches, documents, dossiers, health, search, webhooks
+from api.metrics import install_metrics
+from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
 from ingest.errors import error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
@@ -73,17 +74,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)
+    app.include_router(metrics.router)
+    install_metrics(app)
 
     @app.exception_handler(HTTPException)
-    async def coded_http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def coded_http_error(request: Request, exc: HTTPException) -> JSONResponse:
         # Ours carry a coded dict; Starlette's own (unknown path, wrong method, bad multipart) a string.
         detail: Any = exc.detail
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
         body = (
             detail
             if isinstance(detail, dict) and "code" in detail
             else {"code": HTTP_CODES.get(exc.status_code, "request.refused"), "message": str(detail)[:300]}
         )
-        return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=exc.headers)
+        return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -105,6 +111,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = lambda: coded_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods of the most specific path template matching `path` (Starlette's own 405 names only the
+    first route that matched, so `DELETE …/{id}/procedure` would advertise the GET of `…/{id}/{kind}`)."""
+    best: tuple[int, set[str]] = (-1, set())
+    for route in app.routes:
+        regex, template = getattr(route, "path_regex", None), getattr(route, "path", "")
+        if regex is None or not regex.match(path):
+            continue
+        literal = sum(1 for part in template.split("/") if part and not part.startswith("{"))
+        methods = set(getattr(route, "methods", None) or ())
+        if literal > best[0]:
+            best = (literal, methods)
+        elif literal == best[0]:
+            best[1].update(methods)
+    return sorted(best[1] - {"HEAD"})
 
 
 HTTP_CODES = {
@@ -150,6 +173,7 @@ def coded_openapi(app: FastAPI) -> dict[str, Any]:
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             codes = {"422", "400"} | ({"401", "403"} if path.startswith("/api/v1") else set())
+            codes |= {"404"} if "{" in path else set()  # an id that does not exist (for this caller)
             for code in codes | {c for c in responses if c[0] in "45"}:
                 described = responses.get(code, {}).get("description") or ERROR_DESCRIPTIONS.get(
                     code, "Error"

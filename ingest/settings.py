@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     s3_secure: bool = Field(default=True, description="HTTPS to the S3 endpoint.")
     s3_region: str | None = None
     s3_server_side_encryption: bool = Field(default=False, description="Ask S3 to encrypt objects (SSE-S3).")
+    metrics_token: str | None = Field(
+        default=None,
+        min_length=16,
+        repr=False,
+        description="Bearer token that may read /metrics (a Prometheus scraper's); admins may always.",
+    )
 
     fan_out_min_pages: int = Field(
         default=4,

@@ -30,7 +30,7 @@ GENESIS = "0" * 64
 APPEND_LOCK_KEY = 0x736F686F61617564
 """PostgreSQL advisory lock ("sohoaaud") that serialises appends, so concurrent requests never race for a
 sequence number; SQLite's single writer does the same, with a retry on the rare conflict."""
-APPEND_ATTEMPTS = 5
+APPEND_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,15 @@ def record_audit(db: Database, event: AuditEvent) -> AuditEntry:
 
 
 def _append(session: Session, event: AuditEvent) -> AuditEntry:
-    if session.get_bind().dialect.name == "postgresql":
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            # sqlite3 begins lazily (at the INSERT): take the write lock before reading the last entry,
+            # so concurrent appends queue for it instead of picking the same number and retrying.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
     last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
     entry = AuditEntry(
         seq=last.seq + 1 if last else 1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, BinaryIO, Literal
@@ -166,23 +166,33 @@ def get_document_links(
     return {**links, "direct": True, "expires_at": utcnow() + lifetime}
 
 
-@router.get(
-    "/{document_id}/{kind}",
-    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
-    response_class=StreamingResponse,
-)
-def get_document_object(
-    document_id: str,
-    kind: Literal["original", "pdf", "text"],
-    services: ServicesDep,
-    caller: ReaderDep,
-    audit: AuditDep,
-) -> StreamingResponse:
-    """Stream the original bytes, the searchable PDF, or the text (pages separated by form feeds), as a
-    download named for people (`<dossier code>.<n>.pdf`): never shown inline, never sniffed, no scripts.
+ObjectKind = Literal["original", "pdf", "text"]
+DOWNLOADS: dict[ObjectKind, str] = {
+    "original": "The original bytes as received, never changed.",
+    "pdf": "The searchable PDF.",
+    "text": "The text, pages separated by form feeds.",
+}
 
-    The database session is closed before the first byte is sent, so slow clients hold no connection.
-    """
+
+def _download_route(kind: ObjectKind) -> Callable[..., StreamingResponse]:
+    def download(
+        document_id: str, services: ServicesDep, caller: ReaderDep, audit: AuditDep
+    ) -> StreamingResponse:
+        return get_document_object(document_id, kind, services, caller, audit)
+
+    download.__doc__ = (
+        f"{DOWNLOADS[kind]} A download named for people (`<dossier code>.<n>.…`): never shown inline, never "
+        "sniffed, no scripts; the database session is closed before the first byte, so slow clients hold "
+        "no connection."
+    )
+    return download
+
+
+def get_document_object(
+    document_id: str, kind: ObjectKind, services: Services, caller: Caller, audit: Audit
+) -> StreamingResponse:
+    """Stream one stored object of the document (one route per kind, so a wrong method on a sibling
+    path such as `…/procedure` is a 405, not a 422)."""
     audit.action, audit.detail = "document.download", {"kind": kind}
     with services.db.unit_of_work() as session:
         document = _document_or_404(session, document_id, caller, audit)
@@ -209,6 +219,17 @@ def get_document_object(
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
     return StreamingResponse(_chunks(stream), media_type=media_type, headers=headers)
+
+
+for _kind in DOWNLOADS:
+    router.add_api_route(
+        f"/{{document_id}}/{_kind}",
+        _download_route(_kind),
+        methods=["GET"],
+        name=f"get_document_{_kind}",
+        responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+        response_class=StreamingResponse,
+    )
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

@@ -17,6 +17,20 @@ from storage.repositories import DocumentRepository, DossierFilter, DossierRepos
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 
 Status = Literal["queued", "processing", "done", "needs_review", "failed"]
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _day(value: str | None) -> date | None:
+    """A calendar date from YYYY-MM-DD (the pattern let only that shape through), else a coded 422."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {"code": "request.invalid", "message": f"no such day: {value}"},
+        ) from exc
 
 
 @router.get("", response_model=DossierListOut)
@@ -27,8 +41,8 @@ def list_dossiers(
     procedure: Annotated[str | None, Query(max_length=64, description="Catalog id of a document.")] = None,
     document_status: Annotated[Status | None, Query(alias="status")] = None,
     unit: Annotated[str | None, Query(max_length=64, description="Province identities only.")] = None,
-    received_from: date | None = None,
-    received_to: date | None = None,
+    received_from: Annotated[str | None, Query(pattern=ISO_DATE, description="YYYY-MM-DD")] = None,
+    received_to: Annotated[str | None, Query(pattern=ISO_DATE, description="YYYY-MM-DD")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, object]:
@@ -48,7 +62,7 @@ def list_dossiers(
         }.items()
         if v
     }
-    where = DossierFilter(procedure, document_status, scope, received_from, received_to)
+    where = DossierFilter(procedure, document_status, scope, _day(received_from), _day(received_to))
     summaries = DossierRepository(session).summaries(where, limit=limit, offset=offset)
     return {
         "dossiers": [
