@@ -20,6 +20,7 @@ from uuid import uuid4
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
 from storage.access import IdentityRepository
@@ -172,11 +173,13 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def require(permission: Permission) -> object:
-    """A dependency giving the caller if its role has `permission`, else 403 (recorded in the audit trail)."""
+    """A dependency giving the caller if its role has `permission`, else 403 (recorded in the audit trail).
+    Async: the check itself costs no thread-pool hop; only a refusal's audit entry goes to a thread."""
 
-    def check(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
+    async def check(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
         if not caller.can(permission):
-            record_audit(
+            await run_in_threadpool(
+                record_audit,
                 services.db,
                 AuditEvent(
                     actor=caller.label,

@@ -1,4 +1,7 @@
-"""What routes declare they need, by type: the process's services, a DB session, the way in for work."""
+"""What routes declare they need, by type: the process's services, a DB session, the way in for work.
+
+The ones that only read app state are `async` on purpose: a sync dependency costs a thread-pool hop.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ class Retrainer(Protocol):
         ...
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The services built at start-up."""
     services: Services = request.app.state.services
     return services
@@ -32,13 +35,13 @@ def get_session(services: Annotated[Services, Depends(get_services)]) -> Iterato
         yield session
 
 
-def get_submitter(request: Request) -> Submitter:
+async def get_submitter(request: Request) -> Submitter:
     """The one way in for submitted work, built at start-up."""
     submitter: Submitter = request.app.state.submitter
     return submitter
 
 
-def get_retrainer(request: Request) -> Retrainer:
+async def get_retrainer(request: Request) -> Retrainer:
     """The retrainer built at start-up."""
     retrainer: Retrainer = request.app.state.retrainer
     return retrainer
