@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.docs import install_docs
 from api.metrics import install_metrics
 from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
 from ingest.errors import error_code, error_message
@@ -66,7 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Digitized dossiers of a Public Administration Service Center.",
         lifespan=lifespan,
+        docs_url=None,  # served by `install_docs` from bundled assets, not a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(dossiers.router)

@@ -71,6 +71,10 @@ class DocumentOut(BaseModel):
     dossier_source: str | None
     unit: str | None = Field(description="The unit that received it; None: the province.")
     received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
+    withdrawn_at: str | None = Field(
+        description="Set when a reviewer withdrew it: hidden from dossiers and search."
+    )
+    withdrawn_reason: str | None
     procedure: str | None
     procedure_confidence: float | None
     procedure_candidates: list[dict[str, object]]
@@ -93,6 +97,12 @@ class DossierIn(BaseModel):
     """A person's decision about a document's dossier."""
 
     dossier: str | None = Field(max_length=64, description="Dossier code; null: the document is in none.")
+
+
+class WithdrawIn(BaseModel):
+    """Why a scan is withdrawn (a wrong dossier's page, a duplicate scan, a blank sheet)."""
+
+    reason: str = Field(min_length=3, max_length=500)
 
 
 class FieldIn(BaseModel):

@@ -27,6 +27,8 @@ def document_record(document: Document) -> dict[str, Any]:
         "dossier_source": document.dossier_source,
         "unit": document.unit,
         "received_by": document.received_by,
+        "withdrawn_at": document.withdrawn_at.isoformat() if document.withdrawn_at else None,
+        "withdrawn_reason": document.withdrawn_reason,
         "procedure": document.procedure_id,
         "procedure_confidence": document.procedure_confidence,
         "procedure_candidates": list(document.procedure_candidates or []),

@@ -16,7 +16,7 @@ from classifiers.keyfields import FieldKind, normalise_field_value
 from classifiers.model import MIN_EXAMPLES, ModelError, train
 from ingest.errors import IngestError
 from ingest.services import MODEL_KEY, Services
-from storage.models import Document, DocumentStatus, ProcedureCorrection
+from storage.models import Document, DocumentStatus, ProcedureCorrection, utcnow
 from storage.repositories import CorrectionRepository, DocumentRepository, DossierRepository
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,37 @@ def set_field(
         )
         document.fields = fields
     return Change(replaces, normalised)
+
+
+def withdraw(services: Services, document_id: str, reason: str) -> None:
+    """Hide a mistaken scan from dossiers, listings and search; its bytes, record and audit trail stay."""
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None:
+            raise IngestError(f"no document {document_id}", code="document.not_found")
+        if document.withdrawn_at is None:
+            document.withdrawn_at, document.withdrawn_reason = utcnow(), reason.strip()
+
+
+def purge(services: Services, document_id: str) -> list[str]:
+    """Delete a withdrawn document for good: its objects, pages, text and row (its audit entries stay, and
+    say it was purged). Refused for a document that was not withdrawn first. Returns the deleted keys."""
+    from storage.search import remove_document
+
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None:
+            raise IngestError(f"no document {document_id}", code="document.not_found")
+        if document.withdrawn_at is None:
+            raise IngestError("withdraw the document before purging it", code="document.not_withdrawn")
+        keys = [
+            k for k in (document.original_key, document.pdf_key, document.text_key, document.words_key) if k
+        ]
+        remove_document(session, document.id)
+        session.delete(document)
+    for key in keys:
+        services.store.delete(key)
+    return keys
 
 
 def _settle(document: Document, reasons: tuple[str, ...]) -> None:

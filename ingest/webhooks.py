@@ -110,7 +110,11 @@ def _document_event(document: Document) -> Event:
 def _dossier_event(session: Session, code: str, unit: str | None) -> list[Event]:
     """dossier.done when every document of the dossier is done, dossier.needs_review when all are
     finished and one needs a person; nothing while one is still being read."""
-    members = list(session.scalars(select(Document).where(Document.dossier_code == code)))
+    members = list(
+        session.scalars(
+            select(Document).where(Document.dossier_code == code, Document.withdrawn_at.is_(None))
+        )
+    )
     statuses = [DocumentStatus(d.status) for d in members]
     if not statuses or not all(s.finished for s in statuses):
         return []

@@ -93,6 +93,10 @@ class Document(Base):
     An identity of a unit sees only that unit's documents."""
     received_by: Mapped[str | None] = mapped_column(String(160))
     """Who handed it in: an identity (`key:<name>`, `user:<name>`) or a local operator (`cli:<user>`)."""
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """A reviewer withdrew it (a mistaken scan): hidden from dossiers, listings and search, kept (with its
+    audit trail) until an admin purges it."""
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     procedure_confidence: Mapped[float | None] = mapped_column(Float)
     procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)

@@ -84,7 +84,9 @@ class DocumentRepository:
     def in_dossier(self, code: str, *, with_pages: bool = True) -> list[Document]:
         """The documents of one dossier, oldest first (their order gives their numbers in downloads)."""
         statement = (
-            select(Document).where(Document.dossier_code == code).order_by(Document.created_at, Document.id)
+            select(Document)
+            .where(Document.dossier_code == code, Document.withdrawn_at.is_(None))
+            .order_by(Document.created_at, Document.id)
         )
         if with_pages:
             statement = statement.options(selectinload(Document.pages))
@@ -129,7 +131,9 @@ class DossierRepository:
     def summaries(self, where: DossierFilter, *, limit: int, offset: int = 0) -> list[DossierSummary]:
         """Dossiers with a document matching `where` (documents of other units never counted when
         `where.unit` is set), most recently changed first."""
-        matching = select(Document.dossier_code).where(Document.dossier_code.is_not(None))
+        matching = select(Document.dossier_code).where(
+            Document.dossier_code.is_not(None), Document.withdrawn_at.is_(None)
+        )
         if where.procedure is not None:
             matching = matching.where(Document.procedure_id == where.procedure)
         if where.status is not None:
@@ -140,7 +144,9 @@ class DossierRepository:
             matching = matching.where(Document.received_on >= where.received_from)
         if where.received_to is not None:
             matching = matching.where(Document.received_on <= where.received_to)
-        members = select(Document).where(Document.dossier_code.in_(matching.distinct()))
+        members = select(Document).where(
+            Document.dossier_code.in_(matching.distinct()), Document.withdrawn_at.is_(None)
+        )
         if where.unit is not None:
             members = members.where(Document.unit == where.unit)
         page = (

@@ -168,6 +168,7 @@ _POSTGRESQL_SEARCH = sql(
         WHERE s.terms @@ q.query
           AND (CAST(:unit AS TEXT) IS NULL
                OR s.document_id IN (SELECT d.id FROM documents AS d WHERE d.unit = CAST(:unit AS TEXT)))
+          AND s.document_id NOT IN (SELECT w.id FROM documents AS w WHERE w.withdrawn_at IS NOT NULL)
         ORDER BY rank DESC, s.document_id
         LIMIT :limit OFFSET :offset
     )
@@ -186,6 +187,9 @@ _SQLITE_SEARCH = sql(
           AND (:unit IS NULL OR rowid IN (
                SELECT t.id FROM search_text AS t JOIN documents AS d ON d.id = t.document_id
                WHERE d.unit = :unit))
+          AND rowid NOT IN (
+               SELECT t.id FROM search_text AS t JOIN documents AS w ON w.id = t.document_id
+               WHERE w.withdrawn_at IS NOT NULL)
         ORDER BY score, rowid
         LIMIT :limit OFFSET :offset
     )

@@ -15,20 +15,29 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, BinaryIO, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api.audit import Audit, AuditDep
-from api.auth import Caller, ReaderDep, ReviewerDep, UploaderDep
+from api.auth import AdminDep, Caller, ReaderDep, ReviewerDep, UploaderDep
 from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
-from api.schemas import DocumentOut, DossierIn, ErrorOut, FieldIn, LinksOut, ProcedureIn, UploadOut
+from api.schemas import (
+    DocumentOut,
+    DossierIn,
+    ErrorOut,
+    FieldIn,
+    LinksOut,
+    ProcedureIn,
+    UploadOut,
+    WithdrawIn,
+)
 from api.uploads import spool_upload, upload_source
 from ingest import errors
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code
 from ingest.records import document_record
-from ingest.review import set_dossier, set_field, set_procedure
+from ingest.review import purge, set_dossier, set_field, set_procedure, withdraw
 from ingest.services import Services
 from ingest.submit import Incoming, spool_dir
 from storage.errors import ObjectNotFound
@@ -343,8 +352,59 @@ def put_field(
     return _fresh_record(services, document_id)
 
 
+@router.post(
+    "/{document_id}/withdraw",
+    response_model=DocumentOut,
+    responses={404: {"model": ErrorOut}},
+)
+def withdraw_document(
+    document_id: str,
+    body: WithdrawIn,
+    services: ServicesDep,
+    session: SessionDep,
+    caller: ReviewerDep,
+    audit: AuditDep,
+) -> dict[str, object]:
+    """Withdraw a mistaken scan: hidden from dossiers, listings and search, kept with its audit trail (an
+    admin may purge it later)."""
+    audit.action, audit.detail = "document.withdraw", {"reason": body.reason[:200]}
+    _document_or_404(session, document_id, caller, audit)
+    session.rollback()
+    try:
+        withdraw(services, document_id, body.reason)
+    except IngestError as exc:
+        raise _correction_refused(exc) from exc
+    return _fresh_record(services, document_id)
+
+
+@router.delete(
+    "/{document_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def purge_document(
+    document_id: str, services: ServicesDep, session: SessionDep, caller: AdminDep, audit: AuditDep
+) -> Response:
+    """Delete a withdrawn document for good (objects, pages, text, record); `409` unless withdrawn first.
+    Its audit entries stay."""
+    audit.action = "document.purge"
+    _document_or_404(session, document_id, caller, audit)
+    session.rollback()
+    try:
+        keys = purge(services, document_id)
+    except IngestError as exc:
+        raise _correction_refused(exc) from exc
+    audit.detail = {"objects": len(keys)}
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 def _correction_refused(exc: IngestError) -> HTTPException:
-    codes = {"document.not_found": status.HTTP_404_NOT_FOUND, "review.busy": status.HTTP_409_CONFLICT}
+    codes = {
+        "document.not_found": status.HTTP_404_NOT_FOUND,
+        "review.busy": status.HTTP_409_CONFLICT,
+        "document.not_withdrawn": status.HTTP_409_CONFLICT,
+    }
     return HTTPException(
         codes.get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT), {"code": exc.code, "message": exc.message}
     )

@@ -99,6 +99,11 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
         ),
         ("GET", "/api/v1/dossiers/{code}"): (f"/api/v1/dossiers/{CODE}", {}),
         ("GET", "/api/v1/dossiers"): ("/api/v1/dossiers", {}),
+        ("POST", "/api/v1/documents/{document_id}/withdraw"): (
+            f"/api/v1/documents/{world.theirs}/withdraw",
+            {"json": {"reason": "quét nhầm"}},
+        ),
+        ("DELETE", "/api/v1/documents/{document_id}"): (f"/api/v1/documents/{world.theirs}", {}),
         ("PUT", "/api/v1/documents/{document_id}/dossier"): (
             f"/api/v1/documents/{d}/dossier",
             {"json": {"dossier": CODE}},
@@ -121,28 +126,35 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
     }
 
 
-ALLOWED = {
-    "scanner": {"/api/v1/documents", "/api/v1/batches", "/api/v1/batches/{batch_id}"},
+ALLOWED: dict[str, set[tuple[str, str]]] = {
+    "scanner": {
+        ("POST", "/api/v1/documents"),
+        ("POST", "/api/v1/batches"),
+        ("GET", "/api/v1/batches/{batch_id}"),
+    },
     "reader": {
-        "/api/v1/batches/{batch_id}",
-        "/api/v1/documents/{document_id}",
-        "/api/v1/documents/{document_id}/links",
-        "/api/v1/documents/{document_id}/original",
-        "/api/v1/documents/{document_id}/pdf",
-        "/api/v1/documents/{document_id}/text",
-        "/api/v1/dossiers/{code}",
-        "/api/v1/dossiers",
-        "/api/v1/search",
-        "/api/v1/webhooks",
-        "/api/v1/webhooks/{hook_id}",
-        "/api/v1/webhooks/{hook_id}/deliveries",
+        ("GET", "/api/v1/batches/{batch_id}"),
+        ("GET", "/api/v1/documents/{document_id}"),
+        ("GET", "/api/v1/documents/{document_id}/links"),
+        ("GET", "/api/v1/documents/{document_id}/original"),
+        ("GET", "/api/v1/documents/{document_id}/pdf"),
+        ("GET", "/api/v1/documents/{document_id}/text"),
+        ("GET", "/api/v1/dossiers/{code}"),
+        ("GET", "/api/v1/dossiers"),
+        ("GET", "/api/v1/search"),
+        ("POST", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks"),
+        ("DELETE", "/api/v1/webhooks/{hook_id}"),
+        ("GET", "/api/v1/webhooks/{hook_id}/deliveries"),
     },
 }
 ALLOWED["reviewer"] = ALLOWED["reader"] | {
-    "/api/v1/documents/{document_id}/procedure",
-    "/api/v1/documents/{document_id}/dossier",
-    "/api/v1/documents/{document_id}/fields",
+    ("PUT", "/api/v1/documents/{document_id}/procedure"),
+    ("PUT", "/api/v1/documents/{document_id}/dossier"),
+    ("PUT", "/api/v1/documents/{document_id}/fields"),
+    ("POST", "/api/v1/documents/{document_id}/withdraw"),
 }
+"""What each role may call (method, path template); admin: everything."""
 
 
 def test_every_route_needs_credentials_and_the_right_role(world: World) -> None:
@@ -165,7 +177,7 @@ def test_every_route_needs_credentials_and_the_right_role(world: World) -> None:
         assert wrong.status_code == 401
         for role in ("scanner", "reader", "reviewer", "admin"):
             response = world.client.request(method, path, headers=world.as_(role), **kwargs)
-            allowed = role == "admin" or template in ALLOWED[role]
+            allowed = role == "admin" or (method, template) in ALLOWED[role]
             if allowed:
                 assert response.status_code not in (401, 403), (role, method, path, response.text)
             else:

@@ -107,7 +107,10 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "mode": "embedded"}
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/dossiers/{code}"} <= set(paths)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "http://" not in docs.text and "https://" not in docs.text  # offline
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert "https://" not in client.get("/redoc").text
 
 
 def test_a_person_sets_the_procedure_through_the_api(client: TestClient, tmp_path: Path) -> None:

@@ -158,3 +158,44 @@ def test_client_systems_list_dossiers_by_procedure_status_unit_and_date(
     assert summary["statuses"] == {"done": 1, "needs_review": 1} and summary["procedures"] == ["khai-sinh"]
     assert summary["received_on"] == "2025-03-01" and summary["units"] == ["xa-tra-on"]
     assert client.get("/api/v1/dossiers", params={"status": "lost"}, headers=province).status_code == 422
+
+
+def test_a_mistaken_scan_is_withdrawn_then_purged_and_its_trail_stays(
+    app: tuple[TestClient, Services], settings: Settings
+) -> None:
+    from storage.search import index_document
+
+    client, services = app
+    reviewer = bearer(make_key(services, "reviewer", name="mai"))
+    admin = bearer(make_key(services, "admin"))
+    keep = _document(services, b"\x89PNG\r\n\x1a\n keep", dossier=CODE_A, status="done")
+    wrong = _document(services, b"\x89PNG\r\n\x1a\n wrong", dossier=CODE_A, status="done")
+    with services.db.unit_of_work() as session:
+        index_document(session, wrong, "giấy chứng nhận quyền sử dụng đất")
+    early = client.delete(f"/api/v1/documents/{wrong}", headers=admin)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "document.not_withdrawn"
+    assert (
+        client.post(f"/api/v1/documents/{wrong}/withdraw", json={"reason": "x"}, headers=reviewer).status_code
+        == 422
+    )
+    withdrawn = client.post(
+        f"/api/v1/documents/{wrong}/withdraw", json={"reason": "trang của hồ sơ khác"}, headers=reviewer
+    )
+    assert withdrawn.status_code == 200 and withdrawn.json()["withdrawn_reason"] == "trang của hồ sơ khác"
+    dossier = client.get(f"/api/v1/dossiers/{CODE_A}", headers=reviewer).json()
+    assert [d["id"] for d in dossier["documents"]] == [keep]
+    assert (
+        client.get("/api/v1/search", params={"q": "quyen su dung dat"}, headers=reviewer).json()["hits"] == []
+    )
+    listed = client.get("/api/v1/dossiers", headers=reviewer).json()["dossiers"]
+    assert [(d["code"], d["documents"]) for d in listed] == [(CODE_A, 1)]
+    assert client.delete(f"/api/v1/documents/{wrong}", headers=reviewer).status_code == 403
+    original_key = client.get(f"/api/v1/documents/{wrong}", headers=admin).json()["objects"]["original"]
+    assert client.delete(f"/api/v1/documents/{wrong}", headers=admin).status_code == 204
+    assert client.get(f"/api/v1/documents/{wrong}", headers=admin).status_code == 404
+    assert not services.store.exists(original_key)
+    trail = client.get("/api/v1/audit", params={"document": wrong}, headers=admin).json()["entries"]
+    assert {(e["action"], e["outcome"]) for e in trail} >= {
+        ("document.withdraw", "ok"),
+        ("document.purge", "ok"),
+    }

@@ -72,6 +72,8 @@ def upgrade() -> None:
         op.add_column("documents", sa.Column("unit", sa.String(length=64), nullable=True))
         op.create_foreign_key("documents_unit_fkey", "documents", "units", ["unit"], ["code"])
     op.add_column("documents", sa.Column("received_by", sa.String(length=160), nullable=True))
+    op.add_column("documents", sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("documents", sa.Column("withdrawn_reason", sa.Text(), nullable=True))
     op.create_index("ix_documents_unit", "documents", ["unit"], unique=False)
     op.add_column("imports", sa.Column("kind", sa.String(length=8), server_default="import", nullable=False))
     op.add_column("imports", sa.Column("created_by", sa.String(length=32), nullable=True))
@@ -126,7 +128,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("documents_unit_fkey", "documents", type_="foreignkey")
     with op.batch_alter_table("documents") as batch:
-        for column in ("received_by", "unit"):
+        for column in ("withdrawn_reason", "withdrawn_at", "received_by", "unit"):
             batch.drop_column(column)
     op.drop_index("ix_audit_entries_dossier_code", table_name="audit_entries")
     op.drop_index("ix_audit_entries_document_id", table_name="audit_entries")
