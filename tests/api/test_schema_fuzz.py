@@ -7,30 +7,20 @@ bytes that fail fast as `input.unsupported` in the server's embedded pool.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ingest.intake import intake
 from ingest.services import build_services
 from ingest.settings import load_settings
 from tests.identities import make_key
+from tests.serving import sohoa_serve
 
-SOHOA = str(Path(sys.executable).with_name("sohoa"))
 EXAMPLES = 25
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -41,35 +31,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     intake(services, b"%PDF-1.4 fuzz", source="fuzz.pdf", dossier="000.00.21.H61-251201-0999")
     key = make_key(services, "admin", name="fuzz")
     services.close()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SOHOA_DATA_DIR": str(data),
-        "SOHOA_WORKERS": "1",
-        "SOHOA_WEBHOOK_POLL_SECONDS": "3600",
-    }
-    for name in ("SOHOA_BROKER_URL", "SOHOA_DATABASE_URL", "SOHOA_S3_ENDPOINT"):
-        env.pop(name, None)
-    log = (data.parent / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [SOHOA, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail((data.parent / "serve.log").read_text())
-        time.sleep(0.3)
-    yield base, key
-    process.terminate()
-    process.wait(timeout=60)
-    log.close()
+    env = {"SOHOA_DATA_DIR": str(data), "SOHOA_WORKERS": "1", "SOHOA_WEBHOOK_POLL_SECONDS": "3600"}
+    with sohoa_serve(env, data.parent / "serve.log") as base:
+        yield base, key
     server_log = (data.parent / "serve.log").read_text(errors="replace")
     assert "Traceback" not in server_log, server_log[-4000:]
 

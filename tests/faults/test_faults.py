@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,8 @@ from ingest.settings import load_settings
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository
 from tests.identities import bearer, make_key
-from tests.production import SOHOA, Workers, settings_env, wait_until_finished
+from tests.production import Workers, settings_env, wait_until_finished
+from tests.serving import sohoa_serve
 
 pytestmark = pytest.mark.faults
 
@@ -229,27 +229,7 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
     workers.start(concurrency=2)
     settings = production_services.settings
     key = make_key(production_services, "scanner", name=f"faults-{time.time_ns()}")
-    with socket.socket() as probe:  # a free port for the API server
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path / "api.log").open("wb")
-    api = subprocess.Popen(
-        [str(SOHOA), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **settings_env(settings)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and api.poll() is None, (tmp_path / "api.log").read_text()
-            time.sleep(0.3)
+    with sohoa_serve(settings_env(settings), tmp_path / "api.log") as base:
 
         def client(number: int) -> list[str]:
             ids = []
@@ -269,9 +249,6 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
         statuses = wait_until_finished(production_services, ids, timeout=900)
         assert sum(s != DocumentStatus.FAILED for s in statuses.values()) == 200, workers.log()
         _assert_done_once(production_services, ids)
-    finally:
-        api.terminate()
-        api.wait(timeout=30)
 
 
 def test_lost_message_is_resent_by_the_sweep_over_rabbitmq(
