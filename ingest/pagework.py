@@ -123,7 +123,9 @@ def start_fan_out(
             original_key, size, sha256 = document.original_key, document.size_bytes, document.sha256
         if size > services.settings.max_file_bytes:
             return None  # the one-task path fails it with its coded error
-        with open_document(services.original_path(original_key, sha256=sha256)) as decoded:
+        with open_document(
+            services.original_path(original_key, sha256=sha256), max_pages=services.settings.max_pages
+        ) as decoded:
             count = decoded.page_count
         if count < minimum:
             return None
@@ -163,7 +165,12 @@ def process_one_page(services: Services, document_id: str, number: int) -> bool:
             settings = services.settings
             original = services.original_path(original_key, sha256=sha256)
             with (
-                open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+                open_document(
+                    original,
+                    dpi=settings.ocr_dpi,
+                    max_pixels=settings.max_page_pixels,
+                    max_pages=settings.max_pages,
+                ) as decoded,
                 tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-{number}-") as spool,
             ):
                 result = process_page(
@@ -193,7 +200,12 @@ def finish_fanned_out(services: Services, document_id: str) -> DocumentStatus:
         settings = services.settings
         original = services.original_path(claimed.original_key, sha256=claimed.sha256)
         with (
-            open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+            open_document(
+                original,
+                dpi=settings.ocr_dpi,
+                max_pixels=settings.max_page_pixels,
+                max_pages=settings.max_pages,
+            ) as decoded,
             tempfile.TemporaryDirectory(prefix=f"sohoa-{document_id}-finish-") as spool_dir,
         ):
             spool = Path(spool_dir)

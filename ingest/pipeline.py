@@ -132,7 +132,12 @@ def _analyse(services: Services, document: Document) -> Analysis:
         )
     original = services.original_path(document.original_key, sha256=document.sha256)
     with (
-        open_document(original, dpi=settings.ocr_dpi, max_pixels=settings.max_page_pixels) as decoded,
+        open_document(
+            original,
+            dpi=settings.ocr_dpi,
+            max_pixels=settings.max_page_pixels,
+            max_pages=settings.max_pages,
+        ) as decoded,
         tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir,
     ):
         spool = Path(spool_dir)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     document_timeout_seconds: float = Field(default=3600.0, gt=0, description="Hard limit for one document.")
     max_page_pixels: int = Field(default=60_000_000, gt=1_000_000, description="Larger pages are downscaled.")
     max_file_bytes: int = Field(default=2 * 1024**3, gt=0, description="Larger inputs are refused.")
+    max_pages: int = Field(
+        default=1000, ge=1, description="Documents with more pages (or TIFF frames) are refused as too large."
+    )
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="OCR processes.")
 
     catalog_path: Path | None = Field(default=None, description="Procedure catalog YAML; default: shipped.")

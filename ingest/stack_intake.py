@@ -34,7 +34,7 @@ def take_stack(services: Services, incoming: Incoming, *, pages: int) -> Taken |
             if DocumentRepository(session).get_by_sha256(sha256) is not None:
                 return None  # taken in whole before (one dossier): a duplicate, nothing to read
         scanned = collate_duplex(incoming.path, spool=work) if incoming.collate_duplex else incoming.path
-        plan = scan_stack(scanned, max_pixels=settings.max_page_pixels)
+        plan = scan_stack(scanned, max_pixels=settings.max_page_pixels, max_pages=settings.max_pages)
         if not plan.needs_split and not incoming.collate_duplex:
             return None
         _store_stack(services, incoming, stack_id, sha256, head, pages)

@@ -24,7 +24,7 @@ from classifiers.fields import dossier_start
 from ingest.errors import IngestError
 from ocr import errors as ocr_errors
 from ocr.barcodes import read_barcodes
-from ocr.decode import DecodedDocument, MediaType, open_document, sniff
+from ocr.decode import DEFAULT_MAX_PAGES, DecodedDocument, MediaType, open_document, sniff
 from ocr.errors import InputError
 
 StartKind = Literal["receipt", "separator"]
@@ -112,13 +112,13 @@ class StackPart:
     start: StartKind | None
 
 
-def scan_stack(path: Path, *, max_pixels: int = 60_000_000) -> StackPlan:
+def scan_stack(path: Path, *, max_pixels: int = 60_000_000, max_pages: int = DEFAULT_MAX_PAGES) -> StackPlan:
     """Read each page's barcodes, one decoded page at a time, and note where dossiers start.
 
     An unreadable file raises `ocr.errors.InputError` with its code.
     """
     starts: list[Start] = []
-    with _open_stack(path, max_pixels=max_pixels) as document:
+    with _open_stack(path, max_pixels=max_pixels, max_pages=max_pages) as document:
         for page in document.pages():
             found = dossier_start(barcode.text for barcode in read_barcodes(page.gray))
             if found is not None:
@@ -127,9 +127,9 @@ def scan_stack(path: Path, *, max_pixels: int = 60_000_000) -> StackPlan:
         return StackPlan(page_count=document.page_count, starts=tuple(starts))
 
 
-def _open_stack(path: Path, *, max_pixels: int) -> DecodedDocument:
+def _open_stack(path: Path, *, max_pixels: int, max_pages: int) -> DecodedDocument:
     """The one place the stack is opened: from disk, page by page."""
-    return open_document(path, dpi=SCAN_DPI, max_pixels=max_pixels)
+    return open_document(path, dpi=SCAN_DPI, max_pixels=max_pixels, max_pages=max_pages)
 
 
 def write_parts(

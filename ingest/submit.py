@@ -127,9 +127,10 @@ class Submitter:
 
         dossier = check_dossier_code(incoming.dossier) if incoming.dossier else None
         incoming = replace(incoming, dossier=dossier)
-        pages = count_pages(incoming.path)
         settings = self.services.settings
-        if (settings.split_stacks and pages > 1) or incoming.collate_duplex:
+        pages = count_pages(incoming.path, max_pages=settings.max_pages)
+        # 0 pages: unreadable or over `max_pages`; the pipeline refuses it with its code, nothing is scanned.
+        if pages and ((settings.split_stacks and pages > 1) or incoming.collate_duplex):
             stacked = take_stack(self.services, incoming, pages=pages)
             if stacked is not None:
                 return stacked
@@ -214,13 +215,14 @@ def open_submitter(services: Services, *, queue: QueueName = "bulk") -> Submitte
     return Submitter(services, _CeleryBackend(services, queue))
 
 
-def count_pages(path: Path) -> int:
-    """Pages in a scan without decoding them (0 when it cannot be read: the pipeline reports why)."""
+def count_pages(path: Path, *, max_pages: int) -> int:
+    """Pages in a scan without decoding them (0 when it cannot be read or has more than `max_pages`: the
+    pipeline reports why)."""
     from ocr.decode import open_document
     from ocr.errors import InputError
 
     try:
-        with open_document(path) as document:
+        with open_document(path, max_pages=max_pages) as document:
             return document.page_count
     except (InputError, OSError, MemoryError):
         return 0

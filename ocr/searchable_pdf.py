@@ -3,13 +3,16 @@
 Every page of the source (the input PDF itself, or the input image wrapped losslessly by img2pdf) is placed
 as a form XObject on a new page, turned and deskewed by a transformation matrix (so the stored page shows
 the original pixels, upright and level, at their own resolution), with tesseract's invisible text layer on
-top. Born-digital and blank pages are copied untouched. Sources and outputs may be files (`output=`), so a
+top. Born-digital and blank pages are copied as they are, less anything active: the output keeps no
+JavaScript, launch, form-submitting or remote-going action, no additional actions, form, attachment or
+media annotation (see `strip_active_content`). Sources and outputs may be files (`output=`), so a
 500-page document's PDF is streamed from disk to disk by pikepdf rather than held in memory.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ import cv2
 import img2pdf
 import numpy as np
 import pikepdf
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, TiffImagePlugin
 
 from ocr import errors
 from ocr.cleanup import rotation_matrix
@@ -134,9 +137,10 @@ def _frame_getter(frames: FrameSource | None) -> Callable[[int], np.ndarray] | N
 
 
 def _frame_count(source: Path | BinaryIO) -> int:
+    """Pages of an image file: a TIFF's frames; any other format is one page, as the decoder reads it."""
     try:
         with Image.open(source) as image:
-            return int(getattr(image, "n_frames", 1))
+            return int(image.n_frames) if isinstance(image, TiffImagePlugin.TiffImageFile) else 1
     except (OSError, ValueError, SyntaxError) as exc:
         raise OcrError(f"the image cannot be wrapped into a PDF: {exc}", code=errors.UNREADABLE) from exc
 
@@ -152,11 +156,15 @@ def _wrap_frames(
             for index in range(int(getattr(image, "n_frames", 1))):
                 try:
                     image.seek(index)
+                    wrapped = _wrap_frame(image, layout)
+                except Image.DecompressionBombError as exc:
+                    raise OcrError(
+                        f"page {index + 1} of the image is too large: {exc}", code=errors.TOO_LARGE
+                    ) from exc
                 except (OSError, EOFError) as exc:
                     raise OcrError(
                         f"page {index + 1} of the image is damaged: {exc}", code=errors.UNREADABLE
                     ) from exc
-                wrapped = _wrap_frame(image, layout)
                 if wrapped is None:
                     if frame is None:
                         raise OcrError(
@@ -184,8 +192,9 @@ def _wrap_frame(image: Image.Image, layout: Any) -> bytes | None:
     frame = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) not in (0, 1) else image
     buffer = io.BytesIO()
     try:
-        if frame.mode == "1":
-            frame.save(buffer, format="TIFF", compression="group4")
+        if frame.mode == "1":  # in one strip, which img2pdf embeds as it is (several, it would re-encode)
+            rows = {TiffImagePlugin.ROWSPERSTRIP: frame.height}
+            frame.save(buffer, format="TIFF", compression="group4", tiffinfo=rows)
         else:
             frame.save(buffer, format="PNG")
     except (OSError, ValueError, KeyError):
@@ -302,6 +311,7 @@ def build_searchable_pdf(
         for page in pages:
             pdf.pages.append(page)
         _keep_only_pages(pdf)
+        strip_active_content(pdf)
         buffer = io.BytesIO()
         pdf.save(
             buffer if output is None else output,
@@ -323,10 +333,112 @@ def _output_page(pdf: pikepdf.Pdf, source_page: pikepdf.Page, layer: PageLayer) 
 
 
 def _keep_only_pages(pdf: pikepdf.Pdf) -> None:
-    """Drop what the source carried besides its pages (outline, forms, metadata, document info)."""
+    """Drop what the source carried besides its pages (outline, forms, open action, names with their
+    scripts and attachments, metadata, document info, anything else the trailer pointed at)."""
     pdf.trailer.Root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Catalog, Pages=pdf.Root.Pages))
-    if "/Info" in pdf.trailer:
-        del pdf.trailer.Info
+    for key in list(pdf.trailer.keys()):
+        if key not in ("/Root", "/ID", "/Size"):
+            del pdf.trailer[key]
+
+
+ACTION_TYPES = frozenset(
+    {
+        "/GoTo",
+        "/GoToR",
+        "/GoToE",
+        "/GoToDp",
+        "/Launch",
+        "/Thread",
+        "/URI",
+        "/Sound",
+        "/Movie",
+        "/Hide",
+        "/Named",
+        "/SubmitForm",
+        "/ResetForm",
+        "/ImportData",
+        "/JavaScript",
+        "/SetOCGState",
+        "/Rendition",
+        "/Trans",
+        "/GoTo3DView",
+        "/RichMediaExecute",
+    }
+)
+"""Every action type of ISO 32000-2 (12.6.4): a dictionary whose /S is one of these is an action."""
+SAFE_URI_SCHEMES = ("http:", "https:", "mailto:")
+"""The only URI actions kept; `javascript:`, `file:`, `data:` and the rest are dropped."""
+ACTIVE_KEYS = ("/AA", "/OpenAction", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/XFA", "/AcroForm")
+"""Dropped wherever they appear: additional actions (page, annotation, form field), scripts, attached
+and embedded files, XFA and AcroForm."""
+ACTIVE_ANNOTATIONS = frozenset({"/FileAttachment", "/RichMedia", "/Screen", "/Movie", "/Sound", "/3D"})
+"""Annotations that carry a file, media or a 3D scene (which may script itself): removed whole."""
+
+
+def strip_active_content(pdf: pikepdf.Pdf) -> None:
+    """Remove everything active from what the document's catalog reaches (what `save` writes).
+
+    Actions other than an in-document GoTo or an http(s)/mailto URI are removed wherever they hang (an
+    annotation's /A, a link's /PA, an action's /Next chain), with the keys of ACTIVE_KEYS and the
+    annotations of ACTIVE_ANNOTATIONS. Form widgets stay as their appearance, without their actions.
+    Every object is visited once; streams' data is never read.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack: list[pikepdf.Object] = [pdf.Root]
+    while stack:
+        obj = stack.pop()
+        if obj.is_indirect:
+            if obj.objgen in seen:
+                continue
+            seen.add(obj.objgen)
+        if isinstance(obj, pikepdf.Array):
+            for index in reversed(range(len(obj))):
+                if _unsafe_action(obj[index]):
+                    del obj[index]
+            stack.extend(item for item in obj if _container(item))
+            continue
+        if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+            continue
+        for key in list(obj.keys()):
+            value = obj[key]
+            if key in ACTIVE_KEYS or _unsafe_action(value):
+                del obj[key]
+                continue
+            if key == "/Annots" and isinstance(value, pikepdf.Array):
+                for index in reversed(range(len(value))):
+                    if _annotation_subtype(value[index]) in ACTIVE_ANNOTATIONS:
+                        del value[index]
+            if _container(value):
+                stack.append(value)
+
+
+def _container(obj: pikepdf.Object) -> bool:
+    return isinstance(obj, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream)
+
+
+def _annotation_subtype(obj: pikepdf.Object) -> str | None:
+    if not isinstance(obj, pikepdf.Dictionary):
+        return None
+    subtype = obj.get("/Subtype")
+    return str(subtype) if isinstance(subtype, pikepdf.Name) else None
+
+
+def _unsafe_action(obj: pikepdf.Object) -> bool:
+    """Whether `obj` is an action sohoa does not keep (see `strip_active_content`)."""
+    if not isinstance(obj, pikepdf.Dictionary):
+        return False
+    kind = obj.get("/S")
+    if not isinstance(kind, pikepdf.Name) or str(kind) not in ACTION_TYPES:
+        return False
+    if kind == pikepdf.Name.GoTo:
+        return False
+    if kind == pikepdf.Name.URI:
+        target = obj.get("/URI")
+        if isinstance(target, pikepdf.String):
+            # Browsers ignore control characters and spaces inside a scheme ("java\tscript:").
+            compact = re.sub(r"[\x00-\x20\x7f]+", "", str(target)).lower()
+            return not compact.startswith(SAFE_URI_SCHEMES)
+    return True
 
 
 def _placed_page(pdf: pikepdf.Pdf, source_page: pikepdf.Page, placement: Placement) -> pikepdf.Page:

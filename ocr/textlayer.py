@@ -1,22 +1,29 @@
 """Decide per PDF page whether its text layer can stand in for OCR (pdfplumber).
 
 `TextLayerReader` opens one PDF once, lazily, and reads one page at a time: a 500-page document is parsed
-once, not once per page, and what pdfplumber and pdfminer cache for a page is dropped after it.
+once, not once per page, the page tree is walked once and only as far as the pages asked for (page 3 of
+5,000 does not build the other 4,997), and what pdfplumber and pdfminer cache for a page is dropped after it.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import unicodedata
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import pdfplumber
+import pdfplumber.page
+from pdfminer.pdfpage import PDFPage
 from pdfminer.pdftypes import PDFStream
 
 log = logging.getLogger(__name__)
+
+_Stream = io.BufferedReader | io.BytesIO
 
 MIN_USABLE_CHARS = 20
 """Pages with fewer letters are treated as scans (a header alone does not make a page born-digital)."""
@@ -27,8 +34,8 @@ class TextLayerReader:
 
     def __init__(self, source: Path | bytes) -> None:
         self._source = source
-        self._pdf: pdfplumber.PDF | None = None
-        self._closer: weakref.finalize[[pdfplumber.PDF], TextLayerReader] | None = None
+        self._doc: _OpenPdf | None = None
+        self._closer: weakref.finalize[[_OpenPdf], TextLayerReader] | None = None
         self._broken = False
 
     def text_of(self, index: int) -> str | None:
@@ -37,22 +44,24 @@ class TextLayerReader:
         Garbage layers (unmapped fonts yielding (cid:12) runs or replacement characters) count as unusable;
         a file or page pdfminer cannot parse counts as having no layer.
         """
-        pdf = self._open()
-        if pdf is None:
+        doc = self._open()
+        if doc is None or index < 0:
             return None
+        cached = _cache_size(doc.pdf)
         try:
-            pages = pdf.pages
-            if not 0 <= index < len(pages):
+            found = doc.page(index)
+            if found is None:
                 return None
-            page = pages[index]
+            page = pdfplumber.page.Page(doc.pdf, found, page_number=index + 1)
             try:
                 text = page.extract_text() or ""
             finally:
                 page.close()
-                _forget_streams(pdf)
         except Exception as exc:  # pdfminer raises many unrelated types on hostile files
             log.info("text layer of page %d unreadable (%s): will OCR", index + 1, type(exc).__name__)
             return None
+        finally:
+            _forget_streams(doc.pdf, cached)
         text = unicodedata.normalize("NFC", text)
         return text if is_usable_text(text) else None
 
@@ -60,7 +69,7 @@ class TextLayerReader:
         """Close the PDF if it was opened; the reader may be used again (it reopens)."""
         if self._closer is not None:
             self._closer()
-        self._pdf = self._closer = None
+        self._doc = self._closer = None
 
     def __enter__(self) -> TextLayerReader:
         return self
@@ -70,36 +79,78 @@ class TextLayerReader:
     ) -> None:
         self.close()
 
-    def _open(self) -> pdfplumber.PDF | None:
-        if self._pdf is None and not self._broken:
+    def _open(self) -> _OpenPdf | None:
+        if self._doc is None and not self._broken:
             source = self._source
+            stream: _Stream = source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
             try:
-                self._pdf = pdfplumber.open(source if isinstance(source, Path) else io.BytesIO(source))
+                self._doc = _OpenPdf(stream, pdfplumber.open(stream))
             except Exception as exc:  # as in text_of: hostile files raise anything
+                stream.close()
                 log.info("text layer unreadable (%s): will OCR", type(exc).__name__)
                 self._broken = True
                 return None
             # A reader dropped without close() still closes its file (the finalizer holds the PDF, not us).
-            self._closer = weakref.finalize(self, _close_quietly, self._pdf)
-        return self._pdf
+            self._closer = weakref.finalize(self, _OpenPdf.close, self._doc)
+        return self._doc
 
 
-def _close_quietly(pdf: pdfplumber.PDF) -> None:
-    try:
-        pdf.close()
-    except Exception as exc:  # closing walks the page tree, which may be what was broken
-        log.info("closing a PDF failed (%s)", type(exc).__name__)
+class _OpenPdf:
+    """pdfplumber's view of one open file, with the page tree walked only as far as pages were asked for.
+
+    `pdfplumber.PDF.pages` (and `PDF.close`, which goes through it) builds every page of the document at
+    once; a page task reading page 3 of a 5,000-page PDF would pay for all of them, so the pages are found
+    by pdfminer's own walk, kept as it goes, and the file is closed here rather than by `PDF.close`.
+    """
+
+    def __init__(self, stream: _Stream, pdf: pdfplumber.PDF) -> None:
+        self.pdf = pdf
+        self._stream = stream
+        self._walk: Iterator[PDFPage] | None = None
+        self._found: list[PDFPage] = []
+
+    def page(self, index: int) -> PDFPage | None:
+        """pdfminer's page `index` (0-based), None past the last page; walking errors propagate."""
+        if self._walk is None:
+            self._walk = PDFPage.create_pages(self.pdf.doc)
+        while len(self._found) <= index:
+            found = next(self._walk, None)
+            if found is None:
+                self._walk = iter(())  # exhausted (or broken): the pages found so far are all there is
+                return None
+            self._found.append(found)
+        return self._found[index]
+
+    def close(self) -> None:
+        """Close the file (pdfplumber holds nothing else that needs closing)."""
+        self._found.clear()
+        self._walk = None
+        try:
+            self.pdf.flush_cache()
+        finally:
+            self._stream.close()
 
 
-def _forget_streams(pdf: pdfplumber.PDF) -> None:
+def _cache_size(pdf: pdfplumber.PDF) -> int:
+    cache = getattr(pdf.doc, "_cached_objs", None)
+    return len(cache) if isinstance(cache, dict) else 0
+
+
+def _forget_streams(pdf: pdfplumber.PDF, before: int) -> None:
     """Drop the streams pdfminer cached while reading a page (scanned images: megabytes each).
 
     Parsed dictionaries stay cached: they are small, and re-reading object streams for each would make
-    a long document slow. pdfminer has no public switch for this, so a changed cache leaves it alone.
+    a long document slow. Only what the page added is looked at (pdfminer appends to its cache and never
+    removes): going through the whole cache for every page would make a long document quadratic. pdfminer
+    has no public switch for this, so a changed cache leaves it alone.
     """
     cache = getattr(pdf.doc, "_cached_objs", None)
-    if isinstance(cache, dict):
-        for objid in [key for key, entry in cache.items() if isinstance(entry[0], PDFStream)]:
+    if not isinstance(cache, dict) or len(cache) <= before:
+        return
+    added = list(itertools.islice(reversed(cache), len(cache) - before))
+    for objid in added:
+        entry = cache.get(objid)
+        if isinstance(entry, tuple) and entry and isinstance(entry[0], PDFStream):
             del cache[objid]
 
 

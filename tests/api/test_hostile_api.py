@@ -4,9 +4,7 @@ database connections, names that cannot reach the file system, and a production 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,8 +20,8 @@ from ingest.intake import intake
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from tests.identities import bearer, make_key
+from tests.serving import SOHOA, sohoa_serve
 
-SOHOA = str(Path(sys.executable).with_name("sohoa"))
 CODE = "000.00.21.H61-251201-0077"
 
 
@@ -132,12 +130,6 @@ def test_production_refuses_to_start_with_laptop_settings(tmp_path: Path) -> Non
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_slow_downloads_hold_no_database_connection(tmp_path: Path, pg_database: str) -> None:
     """16 clients stall mid-download of a 6 MB original; health, records and search still answer."""
     settings = load_settings(data_dir=tmp_path / "data", database_url=pg_database, broker_url=None, workers=1)
@@ -146,37 +138,90 @@ def test_slow_downloads_hold_no_database_connection(tmp_path: Path, pg_database:
     document_id = intake(services, big, source="big.pdf").document_id
     key = make_key(services, "reader")
     services.close()
-    port = _free_port()
-    env = {**os.environ, "SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_DATABASE_URL": pg_database}
-    env.pop("SOHOA_BROKER_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [SOHOA, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.3)
-        with ExitStack() as stack:
-            for _ in range(16):
-                client = stack.enter_context(httpx.Client(base_url=base, headers=bearer(key), timeout=30))
-                response = stack.enter_context(
-                    client.stream("GET", f"/api/v1/documents/{document_id}/original")
-                )
-                assert response.status_code == 200
-                next(response.iter_bytes(65536))  # read a little, then stall: the server's send blocks
-            with httpx.Client(base_url=base, headers=bearer(key), timeout=10) as probe:
-                for _ in range(3):
-                    assert probe.get("/healthz").status_code == 200
-                    assert probe.get(f"/api/v1/documents/{document_id}").status_code == 200
-                    assert probe.get("/api/v1/search", params={"q": "x"}).status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_DATABASE_URL": pg_database}
+    with sohoa_serve(env, tmp_path / "serve.log") as base, ExitStack() as stack:
+        for _ in range(16):
+            client = stack.enter_context(httpx.Client(base_url=base, headers=bearer(key), timeout=30))
+            response = stack.enter_context(client.stream("GET", f"/api/v1/documents/{document_id}/original"))
+            assert response.status_code == 200
+            next(response.iter_bytes(65536))  # read a little, then stall: the server's send blocks
+        with httpx.Client(base_url=base, headers=bearer(key), timeout=10) as probe:
+            for _ in range(3):
+                assert probe.get("/healthz").status_code == 200
+                assert probe.get(f"/api/v1/documents/{document_id}").status_code == 200
+                assert probe.get("/api/v1/search", params={"q": "x"}).status_code == 200
+
+
+def _blank_pdf(pages: int) -> bytes:
+    import io
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=(595, 842))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def _blank_tiff(frames: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    first, *rest = (Image.new("1", (1654, 2339), 1) for _ in range(frames))
+    out = io.BytesIO()
+    first.save(out, format="TIFF", compression="group4", save_all=True, append_images=rest, dpi=(200, 200))
+    return out.getvalue()
+
+
+def test_huge_blank_documents_do_not_hold_up_a_counter_upload(tmp_path: Path) -> None:
+    """A 5,000-page PDF and a 2,000-frame TIFF of blank pages, then a one-page scan: the first two are refused
+    or finished in seconds, the scan is done within a minute (against a real `sohoa serve`, 2 workers)."""
+    from examples.synth import EXAMPLES, write_example
+
+    data = tmp_path / "data"
+    services = build_services(load_settings(data_dir=data, broker_url=None, database_url=None))
+    key = make_key(services, "scanner")
+    reader = make_key(services, "reader")
+    services.close()
+    scan = write_example(next(s for s in EXAMPLES if s.name == "ket-hon-giay-tiep-nhan.jpg"), tmp_path)
+    with sohoa_serve({"SOHOA_DATA_DIR": str(data), "SOHOA_WORKERS": "2"}, tmp_path / "serve.log") as base:
+        with httpx.Client(base_url=base, headers=bearer(key), timeout=120) as http:
+            sent = {}
+            for name, content in (("5000-trang.pdf", _blank_pdf(5000)), ("2000-to.tif", _blank_tiff(2000))):
+                response = http.post("/api/v1/documents", files={"file": (name, content)})
+                assert response.status_code == 202, response.text
+                sent[name] = (response.json()["id"], time.monotonic())
+            counter = http.post(
+                "/api/v1/documents", files={"file": (scan.name, scan.read_bytes(), "image/jpeg")}
+            )
+            sent["counter"] = (counter.json()["id"], time.monotonic())
+        finished = _wait(base, reader, {name: i for name, (i, _) in sent.items()}, timeout=180)
+        pdf_status, pdf_code, pdf_at = finished["5000-trang.pdf"]
+        assert (pdf_status, pdf_code) == ("failed", "input.too_large")
+        assert pdf_at - sent["5000-trang.pdf"][1] < 30
+        tiff_status, _code, tiff_at = finished["2000-to.tif"]
+        assert tiff_status in ("failed", "needs_review", "done") and tiff_at - sent["2000-to.tif"][1] < 60
+        counter_status, _code, counter_at = finished["counter"]
+        assert counter_status in ("done", "needs_review") and counter_at - sent["counter"][1] < 60
+
+
+def _wait(
+    base: str, key: str, ids: dict[str, str], *, timeout: float
+) -> dict[str, tuple[str, str | None, float]]:
+    """name → (status, error code, when it was first seen finished)."""
+    seen: dict[str, tuple[str, str | None, float]] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=base, headers=bearer(key), timeout=30) as http:
+        while len(seen) < len(ids) and time.monotonic() < deadline:
+            for name, document_id in ids.items():
+                if name in seen:
+                    continue
+                record = http.get(f"/api/v1/documents/{document_id}").json()
+                if record["status"] in ("done", "needs_review", "failed"):
+                    seen[name] = (record["status"], (record["error"] or {}).get("code"), time.monotonic())
+            time.sleep(0.5)
+    assert len(seen) == len(ids), seen
+    return seen

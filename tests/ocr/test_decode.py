@@ -6,9 +6,20 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from ocr.decode import MediaType, SourcePage, file_dpi, open_document, sniff
+from ocr import errors
+from ocr.decode import DEFAULT_MAX_PAGES, MediaType, SourcePage, file_dpi, open_document, sniff
 from ocr.errors import InputError
-from tests.ocr.pdfs import Extractions, blank_scanned_pdf, born_digital_pdf, page_text, scanned_pdf
+from tests.ocr.pdfs import (
+    DirectoryReads,
+    Extractions,
+    PdfiumOpens,
+    blank_pdf,
+    blank_scanned_pdf,
+    blank_tiff,
+    born_digital_pdf,
+    page_text,
+    scanned_pdf,
+)
 
 
 def _png(size: tuple[int, int] = (400, 300), mode: str = "RGB", dpi: int = 200) -> bytes:
@@ -189,3 +200,117 @@ def test_scanned_pages_never_open_pdfplumber(tmp_path: Path, monkeypatch: pytest
     with open_document(path) as document:
         assert all(page.text_layer is None for page in document.pages())
     assert seen.opened == 0 and seen.pages == []
+
+
+# --- hostile sizes: page counts, frames over the pixel limit ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["pdf", "tiff"])
+def test_more_pages_than_the_limit_is_too_large_before_any_page_is_read(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / f"long.{kind}"
+    path.write_bytes(blank_pdf(DEFAULT_MAX_PAGES + 1) if kind == "pdf" else blank_tiff(DEFAULT_MAX_PAGES + 1))
+    opens = PdfiumOpens(monkeypatch)
+    with pytest.raises(InputError) as caught:
+        open_document(path)
+    assert caught.value.code == errors.TOO_LARGE == "input.too_large"
+    assert str(DEFAULT_MAX_PAGES) in caught.value.message
+    if kind == "pdf":
+        assert f"{DEFAULT_MAX_PAGES + 1} pages" in caught.value.message
+    assert opens.count == 0, "no page was opened to find out"
+    with pytest.raises(InputError) as small:
+        open_document(path.read_bytes(), max_pages=50)
+    assert small.value.code == errors.TOO_LARGE and "50" in small.value.message
+
+
+def test_a_document_of_exactly_the_limit_opens(tmp_path: Path) -> None:
+    with open_document(blank_pdf(7), max_pages=7) as pdf, open_document(blank_tiff(7), max_pages=7) as tiff:
+        assert pdf.page_count == tiff.page_count == 7
+
+
+def test_a_2000_page_pdf_is_walked_with_one_pdfium_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pdfium walks the page tree up to page n in every newly opened document: one open per page made a
+    long PDF quadratic. Blank pages are small, so one document serves them all."""
+    path = tmp_path / "blank.pdf"
+    path.write_bytes(blank_pdf(2000))
+    opens = PdfiumOpens(monkeypatch)
+    with open_document(path, max_pages=2000) as document:
+        pages = list(document.pages())
+        assert [page.number for page in pages] == list(range(1, 2001))
+        for page in (pages[0], pages[999], pages[-1]):
+            assert page.preview().min() == 255 and page.text_layer is None
+    assert opens.count == 1
+    assert pages[-1].preview().shape == pages[0].preview().shape, "a page still renders after close"
+    assert opens.count == 2
+
+
+def test_a_long_pdf_of_big_pages_is_reopened_as_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pdfium keeps every rendered page's image data while its document is open: a file whose pages are
+    big on average is reopened every so many pages, so what it keeps stays bounded."""
+    monkeypatch.setattr("ocr.decode.REOPEN_BYTES", 1)  # every page counts as big
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(blank_scanned_pdf(6))
+    opens = PdfiumOpens(monkeypatch)
+    with open_document(path) as document:
+        for page in document.pages():
+            page.preview()
+    assert opens.count == 12, "one document per page load"
+
+
+@pytest.mark.parametrize("source", ["path", "bytes"])
+def test_each_tiff_frame_is_opened_at_its_own_directory(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow reaches frame n by reading the n-1 directories before it; opened once per frame (for its
+    size, then for its pixels), a long TIFF was quadratic: 2,000 blank frames took 11 minutes."""
+    frames = 600
+    path = tmp_path / "blank.tif"
+    path.write_bytes(blank_tiff(frames, compression="group4"))  # as scanners write it: libtiff decodes it
+    reads = DirectoryReads(monkeypatch)
+    with open_document(path if source == "path" else path.read_bytes()) as document:
+        for page in document.pages():
+            assert page.preview().min() == 255
+        assert document.page(frames).image.shape == (80, 64)
+    assert reads.count < 10 * frames, f"{reads.count} directory reads for {frames} frames"
+
+
+def _tiff_with_a_huge_second_frame(path: Path, size: tuple[int, int]) -> Path:
+    """1×1 first frame, then an all-white frame of `size` (bi-level group4: a few kilobytes on disk)."""
+    first, huge = Image.new("1", (1, 1), 1), Image.new("1", size, 1)
+    first.save(path, format="TIFF", save_all=True, append_images=[huge], compression="group4")
+    return path
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        (10_000, 10_000),  # over Pillow's warning limit (89 Mpx): refused when it is the first frame
+        (14_000, 14_000),  # over Pillow's error limit (179 Mpx): was an internal error when decoded
+        (20_000, 20_000),  # over four times the page cap
+    ],
+)
+def test_a_later_frame_over_the_pixel_limit_is_too_large(size: tuple[int, int], tmp_path: Path) -> None:
+    path = _tiff_with_a_huge_second_frame(tmp_path / "bomb.tif", size)
+    with pytest.raises(InputError) as caught:
+        open_document(path)
+    assert caught.value.code == errors.TOO_LARGE
+    assert "Page 2" in caught.value.message and f"{size[0]}×{size[1]}" in caught.value.message
+
+
+def test_a_frame_over_pillows_limit_when_decoded_is_too_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever step meets Pillow's limit (a frame's size, or its decoding) reports `input.too_large`."""
+    path = _tiff_with_a_huge_second_frame(tmp_path / "big.tif", (2000, 2000))
+    with open_document(path) as document:
+        page = document.page(2)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # Pillow errors over 2 Mpx, warns over 1
+        for decode in (lambda: page.image, page.preview, lambda: document.page(2)):
+            with pytest.raises(InputError) as caught:
+                decode()
+            assert caught.value.code == errors.TOO_LARGE, caught.value.message

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pdfplumber
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
@@ -14,6 +15,7 @@ from examples.synth import Degradation, degrade, make_page
 from ocr import cleanup
 from ocr.decode import open_document
 from ocr.searchable_pdf import PageLayer, Placement, build_searchable_pdf, image_source_pdf, output_size
+from tests.ocr.pdfs import SAFE_LINK, active_elements, active_pdf, link_targets, page_text
 
 
 def _jpeg(image: Image.Image, dpi: int = 200) -> bytes:
@@ -170,3 +172,29 @@ def test_jpeg_tiff_frames_from_a_path_become_jpeg_pages(tmp_path: Path) -> None:
     wrapped = image_source_pdf(path, dpi=100, frames=frame, output=tmp_path / "wrapped.pdf")
     assert asked == [0, 1, 2] and len(pdfium.PdfDocument(wrapped)) == 3
     assert wrapped.stat().st_size <= 1.1 * path.stat().st_size + 32_768
+
+
+# --- nothing active survives ---------------------------------------------------------------------
+
+
+def test_born_digital_pages_are_copied_without_anything_active() -> None:
+    data = active_pdf()
+    assert len(active_elements(data)) > 20, "the test file carries what the test looks for"
+    out = build_searchable_pdf(data, [PageLayer(0), PageLayer(1)])
+    assert active_elements(out) == []
+    assert sorted(link_targets(out)) == ["goto page 1", "goto page 2", f"uri {SAFE_LINK}"]
+    with pdfplumber.open(io.BytesIO(out)) as pdf:
+        assert [page.extract_text() for page in pdf.pages] == [page_text(1), page_text(2)]
+    with pikepdf.open(io.BytesIO(out)) as pdf:
+        subtypes = [str(a.Subtype) for a in pdf.pages[0].obj.Annots]
+        assert "/Widget" in subtypes, "a filled form field still shows its appearance"
+
+
+def test_a_placed_page_reached_through_a_link_keeps_nothing_active(tmp_path: Path) -> None:
+    """Page 1 is turned (a new page shows it as a form XObject); page 2 still links to the original page
+    object, so that object is written too, and must come out inert as well."""
+    source = tmp_path / "active.pdf"
+    source.write_bytes(active_pdf())
+    placement = Placement(width=595, height=842, dpi=72, quarter_turn=90, skew=0.0)
+    out = build_searchable_pdf(source, [PageLayer(0, placement), PageLayer(1)], output=tmp_path / "out.pdf")
+    assert active_elements(out.read_bytes()) == []

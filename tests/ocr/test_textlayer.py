@@ -1,7 +1,10 @@
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
+import pdfplumber.page
 import pytest
+from pdfminer.pdfpage import PDFPage
 
 from ocr.textlayer import TextLayerReader, extract_text_layer, is_usable_text
 from tests.conftest import shared_testdata
@@ -46,3 +49,40 @@ def test_reading_page_by_page_keeps_no_page_data(tmp_path: Path) -> None:
         finally:
             tracemalloc.stop()
     assert held < size / 10, f"{held} bytes still held after reading a {size}-byte PDF"
+
+
+class PagesBuilt:
+    """Counts the page objects pdfminer and pdfplumber build, through their public page classes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pdfminer = self.pdfplumber = 0
+        miner, plumber = PDFPage.__init__, pdfplumber.page.Page.__init__
+
+        def count_miner(page: PDFPage, *args: Any, **kwargs: Any) -> None:
+            self.pdfminer += 1
+            miner(page, *args, **kwargs)
+
+        def count_plumber(page: pdfplumber.page.Page, *args: Any, **kwargs: Any) -> None:
+            self.pdfplumber += 1
+            plumber(page, *args, **kwargs)
+
+        monkeypatch.setattr(PDFPage, "__init__", count_miner)
+        monkeypatch.setattr(pdfplumber.page.Page, "__init__", count_plumber)
+
+
+def test_a_page_is_found_without_building_the_pages_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pdfplumber's `PDF.pages` (and `PDF.close`) builds every page: a page task reading page 3 of a long
+    PDF paid for all of them, and a document of many short-lived readers became quadratic."""
+    path = tmp_path / "long.pdf"
+    path.write_bytes(born_digital_pdf(300))
+    built = PagesBuilt(monkeypatch)
+    with TextLayerReader(path) as reader:
+        assert reader.text_of(2) == page_text(3)
+    assert (built.pdfminer, built.pdfplumber) == (3, 1)
+    with TextLayerReader(path) as reader:
+        layers = [reader.text_of(i) for i in range(300)]
+        assert reader.text_of(300) is None
+    assert layers == [page_text(n) for n in range(1, 301)]
+    assert (built.pdfminer, built.pdfplumber) == (3 + 300, 1 + 300), "the page tree is walked once"
