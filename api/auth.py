@@ -172,25 +172,26 @@ def _account(identities: IdentityRepository, credentials: str) -> Identity | Non
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+def refusal(request: Request, caller: Caller, permission: Permission) -> AuditEvent:
+    """The audit entry of a request refused because the caller's role lacks `permission`."""
+    return AuditEvent(
+        actor=caller.label,
+        actor_id=caller.identity_id,
+        action="auth.refused",
+        outcome="auth.forbidden",
+        unit=caller.unit,
+        address=caller.address,
+        detail={"method": request.method, "path": request.url.path[:300], "needs": permission},
+    )
+
+
 def require(permission: Permission) -> object:
     """A dependency giving the caller if its role has `permission`, else 403 (recorded in the audit trail).
     Async: the check itself costs no thread-pool hop; only a refusal's audit entry goes to a thread."""
 
     async def check(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
         if not caller.can(permission):
-            await run_in_threadpool(
-                record_audit,
-                services.db,
-                AuditEvent(
-                    actor=caller.label,
-                    actor_id=caller.identity_id,
-                    action="auth.refused",
-                    outcome="auth.forbidden",
-                    unit=caller.unit,
-                    address=caller.address,
-                    detail={"method": request.method, "path": request.url.path[:300], "needs": permission},
-                ),
-            )
+            await run_in_threadpool(record_audit, services.db, refusal(request, caller, permission))
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 {

@@ -10,6 +10,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, BinaryIO, Literal
@@ -286,13 +287,9 @@ def put_procedure(
     """Set the document's procedure as the calling reviewer decided it; audited under the caller's name
     (never a name the client sends), and the model retrains when due."""
     audit.action, audit.detail = "procedure.correct", {"procedure": body.procedure}
-    before = _document_or_404(session, document_id, caller, audit)
-    audit.detail["old"] = before.procedure_id
-    session.rollback()  # the correction is its own unit of work; this one only checked visibility
-    try:
+    audit.detail["old"] = _checked(session, document_id, caller, audit).procedure_id
+    with _coded_refusals():
         set_procedure(services, document_id, body.procedure, by=caller.label)
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
     background.add_task(retrainer.retrain_if_due)
     return _fresh_record(services, document_id)
 
@@ -313,12 +310,9 @@ def put_dossier(
     """File the document under the dossier the calling reviewer states (null: under none); its objects
     move under the dossier, the dossier review reasons are settled; audited with old and new code."""
     audit.action = "dossier.correct"
-    _document_or_404(session, document_id, caller, audit)
-    session.rollback()
-    try:
+    _checked(session, document_id, caller, audit)
+    with _coded_refusals():
         change = set_dossier(services, document_id, body.dossier)
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
     audit.detail = {"old": change.old, "new": change.new}
     audit.dossier_code = change.new or change.old
     return _fresh_record(services, document_id)
@@ -340,14 +334,11 @@ def put_field(
     """Set a key field (citizen ID, name, date, …) as the calling reviewer read it on the page; the value
     must pass the same check the extractor applies; audited with old and new value."""
     audit.action = "field.correct"
-    _document_or_404(session, document_id, caller, audit)
-    session.rollback()
-    try:
+    _checked(session, document_id, caller, audit)
+    with _coded_refusals():
         change = set_field(
             services, document_id, body.kind, body.value, replaces=body.replaces, by=caller.label
         )
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
     audit.detail = {"kind": body.kind, "old": change.old, "new": change.new}
     return _fresh_record(services, document_id)
 
@@ -368,12 +359,9 @@ def withdraw_document(
     """Withdraw a mistaken scan: hidden from dossiers, listings and search, kept with its audit trail (an
     admin may purge it later)."""
     audit.action, audit.detail = "document.withdraw", {"reason": body.reason[:200]}
-    _document_or_404(session, document_id, caller, audit)
-    session.rollback()
-    try:
+    _checked(session, document_id, caller, audit)
+    with _coded_refusals():
         withdraw(services, document_id, body.reason)
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
     return _fresh_record(services, document_id)
 
 
@@ -389,14 +377,28 @@ def purge_document(
     """Delete a withdrawn document for good (objects, pages, text, record); `409` unless withdrawn first.
     Its audit entries stay."""
     audit.action = "document.purge"
-    _document_or_404(session, document_id, caller, audit)
-    session.rollback()
-    try:
+    _checked(session, document_id, caller, audit)
+    with _coded_refusals():
         keys = purge(services, document_id)
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
     audit.detail = {"objects": len(keys)}
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _checked(session: Session, document_id: str, caller: Caller, audit: Audit) -> Document:
+    """The document if the caller sees it (else 404), with this session's transaction ended: the change
+    that follows commits in its own unit of work."""
+    document = _document_or_404(session, document_id, caller, audit)
+    session.rollback()
+    return document
+
+
+@contextmanager
+def _coded_refusals() -> Iterator[None]:
+    """A correction's refusal (unknown document, busy, bad value) as its coded HTTP status."""
+    try:
+        yield
+    except IngestError as exc:
+        raise _correction_refused(exc) from exc
 
 
 def _correction_refused(exc: IngestError) -> HTTPException:

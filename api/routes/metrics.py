@@ -13,11 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.auth import Permission, get_caller
+from api.auth import Permission, get_caller, refusal
 from api.deps import ServicesDep
 from api.metrics import MetricsDep
 from api.schemas import ErrorOut
-from storage.audit import AuditEvent, record_audit
+from storage.audit import record_audit
 
 router = APIRouter(tags=["metrics"])
 SCRAPER = "metrics-token"
@@ -36,18 +36,7 @@ def get_scraper(request: Request, services: ServicesDep) -> str:
         return SCRAPER
     caller = get_caller(request, services)
     if not caller.can(Permission.ADMINISTER):
-        record_audit(
-            services.db,
-            AuditEvent(
-                actor=caller.label,
-                actor_id=caller.identity_id,
-                action="auth.refused",
-                outcome="auth.forbidden",
-                unit=caller.unit,
-                address=caller.address,
-                detail={"method": request.method, "path": "/metrics", "needs": Permission.ADMINISTER},
-            ),
-        )
+        record_audit(services.db, refusal(request, caller, Permission.ADMINISTER))
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             {"code": "auth.forbidden", "message": "the metrics are for admins and the metrics token"},
