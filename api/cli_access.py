@@ -130,16 +130,9 @@ def keys_create(
     services = _services()
     try:
         check_unit(services, unit)
-        name = name or f"{role.value}-{utcnow():%Y%m%d%H%M%S}"
-        if not NAME.match(name):
-            raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+        name = _checked_name(name or f"{role.value}-{utcnow():%Y%m%d%H%M%S}")
         identity, key = new_key_identity(name, role, unit)
-        try:
-            with services.db.unit_of_work() as session:
-                IdentityRepository(session).add(identity)
-        except IntegrityError as exc:
-            raise _fail("identity.exists", f"a key named {name!r} exists already") from exc
-        _audit(services, "key.create", unit=unit, name=name, role=role.value, id=identity.id)
+        _add_identity(services, identity, f"a key named {name!r} exists already")
     finally:
         services.close()
     err.print(
@@ -170,19 +163,13 @@ def users_create(
     unit: UnitOption = None,
 ) -> None:
     """Make a staff account; the password is read from stdin (asked twice at a terminal)."""
-    if not NAME.match(name):
-        raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+    _checked_name(name)
     password = _read_password()
     services = _services()
     try:
         check_unit(services, unit)
         identity = new_user_identity(name, role, unit, password)
-        try:
-            with services.db.unit_of_work() as session:
-                IdentityRepository(session).add(identity)
-        except IntegrityError as exc:
-            raise _fail("identity.exists", f"an account named {name!r} exists already") from exc
-        _audit(services, "user.create", unit=unit, name=name, role=role.value, id=identity.id)
+        _add_identity(services, identity, f"an account named {name!r} exists already")
     finally:
         services.close()
     out.print(f"account {name} ({role.value}, {unit or 'province'}) created")
@@ -198,6 +185,29 @@ def users_list() -> None:
 def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Disable an account: it can no longer log in."""
     _disable("user", name)
+
+
+def _checked_name(name: str) -> str:
+    if not NAME.match(name):
+        raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+    return name
+
+
+def _add_identity(services: Services, identity: Identity, taken: str) -> None:
+    """Store a new key or account (refused with `taken` when its name is in use) and audit it."""
+    try:
+        with services.db.unit_of_work() as session:
+            IdentityRepository(session).add(identity)
+    except IntegrityError as exc:
+        raise _fail("identity.exists", taken) from exc
+    _audit(
+        services,
+        f"{identity.kind}.create",
+        unit=identity.unit,
+        name=identity.name,
+        role=identity.role,
+        id=identity.id,
+    )
 
 
 def _read_password() -> str:
