@@ -49,6 +49,7 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.auth import new_key_identity
+from bench.engines import cpu_model
 from ingest.intake import intake
 from ingest.services import Services, build_services
 from ingest.settings import load_settings
@@ -327,17 +328,9 @@ def measure(
 
 
 def machine() -> dict[str, Any]:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
         "cores": os.cpu_count(),
-        "cpu": model,
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         # Other work on the machine before the runs: latencies at 50 clients move with it.
         "load_average_1min": round(os.getloadavg()[0], 2),

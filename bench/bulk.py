@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import psutil
 
 from bench.bulk_archive import Archive, ArchiveParams, write_archive
-from bench.engines import status_kb
+from bench.engines import cpu_model, status_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -339,14 +339,6 @@ def _row(
 
 def machine() -> dict[str, Any]:
     """Cores, CPU model, tesseract and python versions."""
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         version = subprocess.run(
             ["tesseract", "--version"], capture_output=True, text=True, timeout=30
@@ -355,7 +347,7 @@ def machine() -> dict[str, Any]:
         version = "tesseract ?"
     return {
         "cores": os.cpu_count(),
-        "cpu": model,
+        "cpu": cpu_model(),
         "tesseract": version,
         "python": platform.python_version(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),

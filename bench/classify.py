@@ -45,7 +45,7 @@ from sklearn.neural_network import MLPClassifier
 
 from bench import classify_corpus as corpus
 from bench.classify_corpus import PageRecord, PlannedDoc, Split
-from bench.ocr import cpu_model
+from bench.engines import cpu_model
 from classifiers.catalog import load_catalog
 from classifiers.fields import decide_dossier, find_dossier_codes
 from classifiers.keyfields import extract_fields, is_citizen_id, is_tax_code

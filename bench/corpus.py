@@ -103,8 +103,9 @@ def plan_corpus(n: int, *, seed: int = 2026) -> list[PlannedPage]:
         degradation = _degradation(page_rng, difficulty[i], rotate)
         procedure_id = procedures[i % len(procedures)]
         name = f"p{index:03d}-{procedure_id}-{kind}"
-        pages.append(PlannedPage(name, kind, procedure_id, family, dpi, page_seed, difficulty[i],
-                                 degradation))
+        pages.append(
+            PlannedPage(name, kind, procedure_id, family, dpi, page_seed, difficulty[i], degradation)
+        )
     return pages
 
 
@@ -150,8 +151,11 @@ class CorpusPage:
 
 
 def _manifest(plan: list[PlannedPage], seed: int) -> dict[str, object]:
-    return {"version": CORPUS_VERSION, "seed": seed, "pages": [
-        {**asdict(p), "degradation": asdict(p.degradation)} for p in plan]}
+    return {
+        "version": CORPUS_VERSION,
+        "seed": seed,
+        "pages": [{**asdict(p), "degradation": asdict(p.degradation)} for p in plan],
+    }
 
 
 def render_page(page: PlannedPage) -> tuple[bytes, str]:
@@ -160,8 +164,9 @@ def render_page(page: PlannedPage) -> tuple[bytes, str]:
         synth_page = synth.make_blank(seed=page.seed, dpi=page.dpi)
     else:
         make = synth.make_receipt if page.kind == "receipt" else synth.make_page
-        synth_page = make(page.procedure_id or "", seed=page.seed, dpi=page.dpi, stacked=True,
-                          family=page.family)
+        synth_page = make(
+            page.procedure_id or "", seed=page.seed, dpi=page.dpi, stacked=True, family=page.family
+        )
     image = synth.degrade(synth_page.image, page.degradation, np.random.default_rng([page.seed, 7]))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=FILE_JPEG_QUALITY, dpi=(page.dpi, page.dpi))
@@ -175,8 +180,11 @@ def build_corpus(out_dir: Path, n: int, *, seed: int = 2026) -> list[CorpusPage]
     manifest = _manifest(plan, seed)
     manifest_path = out_dir / MANIFEST
     pages = [CorpusPage(p, out_dir / f"{p.name}.jpg", "") for p in plan]
-    reusable = manifest_path.is_file() and json.loads(manifest_path.read_text()) == manifest and all(
-        page.image.is_file() and page.image.with_suffix(".gt.txt").is_file() for page in pages)
+    reusable = (
+        manifest_path.is_file()
+        and json.loads(manifest_path.read_text()) == manifest
+        and all(page.image.is_file() and page.image.with_suffix(".gt.txt").is_file() for page in pages)
+    )
     if not reusable:
         out_dir.mkdir(parents=True, exist_ok=True)
         for old in [*out_dir.glob("*.jpg"), *out_dir.glob("*.gt.txt"), manifest_path]:
@@ -203,6 +211,8 @@ def summary(pages: list[CorpusPage]) -> str:
     dpis = ", ".join(f"{sum(p.dpi == d for p in plans)}×{d}" for d in DPIS)
     hard_skews = [abs(p.degradation.skew) for p in plans if p.difficulty == "skewed"]
     skew_range = f" {min(hard_skews):.1f}–{max(hard_skews):.1f}°" if hard_skews else ""
-    return (f"corpus: {len(plans)} pages ({forms} forms, {receipts} receipts, {count['blank']} blank) · "
-            f"{count['rotated']} turned 90/180/270 ({turns}) · {count['skewed']} skewed{skew_range} · "
-            f"{count['mild']} skewed < 1.5° · dpi {dpis} · fonts {'/'.join(FAMILIES)}")
+    return (
+        f"corpus: {len(plans)} pages ({forms} forms, {receipts} receipts, {count['blank']} blank) · "
+        f"{count['rotated']} turned 90/180/270 ({turns}) · {count['skewed']} skewed{skew_range} · "
+        f"{count['mild']} skewed < 1.5° · dpi {dpis} · fonts {'/'.join(FAMILIES)}"
+    )

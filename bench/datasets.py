@@ -90,9 +90,21 @@ def synthetic(out_dir: Path, n: int, *, lang: str, seed: int = 2026) -> tuple[Da
     work = out_dir / "work" / "synthetic"
     work.mkdir(parents=True, exist_ok=True)
     documents = tuple(
-        Document(p.image, (TruthPage(p.plan.name, p.truth, p.image, p.plan.difficulty, p.plan.upright_turn,
-                                     p.plan.kind == "blank"),))
-        for p in pages)
+        Document(
+            p.image,
+            (
+                TruthPage(
+                    p.plan.name,
+                    p.truth,
+                    p.image,
+                    p.plan.difficulty,
+                    p.plan.upright_turn,
+                    p.plan.kind == "blank",
+                ),
+            ),
+        )
+        for p in pages
+    )
     pdf = _images_pdf([p.image for p in pages], work / "all-pages.pdf")
     title = f"Synthetic Vietnamese forms and receipts ({len(pages)} pages, `{lang}`)"
     return Dataset("synthetic", title, lang, documents, ((pdf, len(pages)),), work), corpus.summary(pages)
@@ -120,7 +132,8 @@ def scribe(testdata: Path, out_dir: Path, *, lang: str) -> tuple[Dataset | None,
         documents.append(Document(image, (page,)))
     pdf = _images_pdf([d.path for d in documents], work / "all-pages.pdf")
     note = f"scribeocr-benchmark: {len(documents)} pages" + (
-        f" (no truth, left out: {', '.join(skipped)})" if skipped else "")
+        f" (no truth, left out: {', '.join(skipped)})" if skipped else ""
+    )
     title = f"scribeocr-benchmark real pages ({len(documents)} pages, `{lang}`)"
     return Dataset("scribeocr", title, lang, tuple(documents), ((pdf, len(documents)),), work), note
 
@@ -157,9 +170,15 @@ def resources(testdata: Path, out_dir: Path, *, lang: str) -> tuple[Dataset | No
         images = _render_pdf(root / name, work)
         if len(images) != len(turns):
             raise ValueError(f"{name}: {len(images)} pages, expected {len(turns)}")
-        documents.append(Document(root / name, tuple(
-            TruthPage(f"{name}#{i + 1}", truth, image, name, turn, False)
-            for i, (image, turn) in enumerate(zip(images, turns, strict=True)))))
+        documents.append(
+            Document(
+                root / name,
+                tuple(
+                    TruthPage(f"{name}#{i + 1}", truth, image, name, turn, False)
+                    for i, (image, turn) in enumerate(zip(images, turns, strict=True))
+                ),
+            )
+        )
     pdfs = tuple((d.path, len(d.pages)) for d in documents)
     pages = sum(len(d.pages) for d in documents)
     title = f"OCRmyPDF skewed/rotated test PDFs vs linn.txt ({pages} pages, `{lang}`)"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import re
 import resource
 import subprocess
@@ -438,3 +439,14 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
+
+
+def cpu_model() -> str:
+    """The CPU model name, for benchmark headers."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

@@ -91,8 +91,9 @@ class BagCounts:
         return 2 * self.matched / total
 
     def __add__(self, other: BagCounts) -> BagCounts:
-        return BagCounts(self.matched + other.matched, self.reference + other.reference,
-                         self.hypothesis + other.hypothesis)
+        return BagCounts(
+            self.matched + other.matched, self.reference + other.reference, self.hypothesis + other.hypothesis
+        )
 
 
 def bag_counts(reference: str, hypothesis: str) -> BagCounts:

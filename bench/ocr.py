@@ -27,7 +27,7 @@ if __package__ in (None, ""):  # run as a script: import from the repository, no
 
 from bench import datasets, engines, report
 from bench.datasets import Dataset
-from bench.engines import EngineName, EngineOutput, Job, JobDocument, JobPdf
+from bench.engines import EngineName, EngineOutput, Job, JobDocument, JobPdf, cpu_model
 
 DEFAULT_TESTDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
 
@@ -59,17 +59,6 @@ def _first_line(command: list[str]) -> str:
     return text.splitlines()[0] if text else "unknown"
 
 
-def cpu_model() -> str:
-    """The CPU model name, for benchmark headers."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def environment(skip_ocrmypdf: bool) -> dict[str, str]:
     """What the numbers depend on: date, cores, CPU, tool versions."""
     info = {
@@ -87,11 +76,18 @@ def environment(skip_ocrmypdf: bool) -> dict[str, str]:
 
 
 def header(info: dict[str, str]) -> list[str]:
-    tools = ", ".join(v if v.lower().startswith(k) else f"{k} {v}" for k, v in info.items()
-                      if k not in ("date", "nproc", "cpu"))
-    return [f"## OCR benchmark {info['date']}", "",
-            f"{info['nproc']} cores ({info['cpu']}); {tools}; one tesseract thread per worker "
-            f"(OMP_THREAD_LIMIT=1), engines run one after the other.", ""]
+    tools = ", ".join(
+        v if v.lower().startswith(k) else f"{k} {v}"
+        for k, v in info.items()
+        if k not in ("date", "nproc", "cpu")
+    )
+    return [
+        f"## OCR benchmark {info['date']}",
+        "",
+        f"{info['nproc']} cores ({info['cpu']}); {tools}; one tesseract thread per worker "
+        f"(OMP_THREAD_LIMIT=1), engines run one after the other.",
+        "",
+    ]
 
 
 def load_datasets(args: argparse.Namespace) -> tuple[list[Dataset], list[str]]:
@@ -124,13 +120,17 @@ def save_texts(dataset: Dataset, output: EngineOutput) -> None:
 def run_dataset(dataset: Dataset, names: Sequence[EngineName]) -> list[report.Result]:
     results = []
     for name in names:
-        print(f"  {dataset.name}: running {name} on {len(dataset.pages)} pages …", file=sys.stderr,
-              flush=True)
+        print(
+            f"  {dataset.name}: running {name} on {len(dataset.pages)} pages …", file=sys.stderr, flush=True
+        )
         output = engines.run_worker(make_job(dataset, name))
         save_texts(dataset, output)
         result = report.evaluate(dataset, output)
-        print(f"  {dataset.name}: {name} done in {result.seconds:.0f} s, CER {result.scores.cer:.4f}",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {dataset.name}: {name} done in {result.seconds:.0f} s, CER {result.scores.cer:.4f}",
+            file=sys.stderr,
+            flush=True,
+        )
         results.append(result)
     return results
 
@@ -172,19 +172,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def write_json(args: argparse.Namespace, info: dict[str, str], notes: list[str], found: list[Dataset],
-               sections: dict[str, list[report.Result]]) -> Path:
+def write_json(
+    args: argparse.Namespace,
+    info: dict[str, str],
+    notes: list[str],
+    found: list[Dataset],
+    sections: dict[str, list[report.Result]],
+) -> Path:
     stamp = info["date"][:10] + ("-quick" if args.quick else "")
     path = args.out / f"ocr-{stamp}.json"
     payload = {
-        "environment": info, "notes": notes,
+        "environment": info,
+        "notes": notes,
         "arguments": {k: str(v) for k, v in vars(args).items()},
-        "datasets": {d.name: {
-            "title": d.title, "lang": d.lang,
-            "engines": [report.result_json(r) for r in sections[d.name]],
-            "ratios": {r.label: r.value for r in report.ratios(sections[d.name],
-                                                                synthetic=d.name == "synthetic")},
-        } for d in found},
+        "datasets": {
+            d.name: {
+                "title": d.title,
+                "lang": d.lang,
+                "engines": [report.result_json(r) for r in sections[d.name]],
+                "ratios": {
+                    r.label: r.value for r in report.ratios(sections[d.name], synthetic=d.name == "synthetic")
+                },
+            }
+            for d in found
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")

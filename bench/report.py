@@ -62,11 +62,22 @@ def evaluate(dataset: Dataset, output: EngineOutput) -> Result:
     groups: dict[str, list[tuple[str, str]]] = {}
     for t, o in pairs:
         groups.setdefault(t.group, []).append((t.truth, o.text))
-    rows = [{"id": t.id, "group": t.group, "cer": round(metrics.cer(t.truth, o.text), 4),
-             "wer": round(metrics.wer(t.truth, o.text), 4),
-             "word_f1": round(metrics.word_f1(t.truth, o.text), 4),
-             "seconds": round(o.seconds, 3), "expected_turn": t.upright_turn, "rotation": o.rotation,
-             "blank_truth": t.blank, "blank": o.blank, "error": o.error} for t, o in pairs]
+    rows = [
+        {
+            "id": t.id,
+            "group": t.group,
+            "cer": round(metrics.cer(t.truth, o.text), 4),
+            "wer": round(metrics.wer(t.truth, o.text), 4),
+            "word_f1": round(metrics.word_f1(t.truth, o.text), 4),
+            "seconds": round(o.seconds, 3),
+            "expected_turn": t.upright_turn,
+            "rotation": o.rotation,
+            "blank_truth": t.blank,
+            "blank": o.blank,
+            "error": o.error,
+        }
+        for t, o in pairs
+    ]
     return Result(
         engine=output.engine,
         scores=metrics.score((t.truth, o.text) for t, o in pairs),
@@ -76,8 +87,11 @@ def evaluate(dataset: Dataset, output: EngineOutput) -> Result:
         rss_children_mb=output.rss_children_mb,
         turned=(sum(o.rotation == t.upright_turn for t, o in turned), len(turned)),
         kept_upright=(sum(o.rotation == 0 for _, o in upright), len(upright)),
-        blanks=(sum(bool(o.blank) for t, o in flagged if t.blank), sum(t.blank for t, _ in flagged),
-                sum(bool(o.blank) for t, o in flagged if not t.blank)),
+        blanks=(
+            sum(bool(o.blank) for t, o in flagged if t.blank),
+            sum(t.blank for t, _ in flagged),
+            sum(bool(o.blank) for t, o in flagged if not t.blank),
+        ),
         blank_seconds=_mean([o.seconds for _, o in flagged if o.blank]),
         ocr_seconds=_mean([o.seconds for _, o in flagged if o.blank is False]),
         rss_trace_mb=output.rss_trace_mb,
@@ -103,16 +117,19 @@ def _blank_cell(result: Result) -> str:
 
 def table(results: Sequence[Result]) -> list[str]:
     """The dataset's Markdown table: one row per engine."""
-    lines = ["| engine | pages | CER | WER | word F1 | pages/min | peak RSS MB (worker / children) "
-             "| turned pages upright | upright pages kept | blank pages flagged |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| engine | pages | CER | WER | word F1 | pages/min | peak RSS MB (worker / children) "
+        "| turned pages upright | upright pages kept | blank pages flagged |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         s = r.scores
         lines.append(
             f"| {r.engine} | {s.pages} | {s.cer:.4f} | {s.wer:.4f} | {s.word_f1:.4f} "
             f"| {r.pages_per_minute:.1f} "
             f"| {r.rss_self_mb:.0f} / {r.rss_children_mb:.0f} | {_fraction(r.turned)} "
-            f"| {_fraction(r.kept_upright)} | {_blank_cell(r)} |")
+            f"| {_fraction(r.kept_upright)} | {_blank_cell(r)} |"
+        )
     return lines
 
 
@@ -165,20 +182,35 @@ def ratios(results: Sequence[Result], *, synthetic: bool) -> list[Ratio]:
         return []
     out: list[Ratio] = []
     if (ocrmypdf := by.get("ocrmypdf")) is not None:
-        out.append(Ratio("CER sohoa/ocrmypdf", _div(sohoa.scores.cer, ocrmypdf.scores.cer),
-                         "≤ 0.5" if synthetic else "≤ 1.0"))
+        out.append(
+            Ratio(
+                "CER sohoa/ocrmypdf",
+                _div(sohoa.scores.cer, ocrmypdf.scores.cer),
+                "≤ 0.5" if synthetic else "≤ 1.0",
+            )
+        )
     if (tesseract := by.get("tesseract")) is not None:
-        out.append(Ratio("CER sohoa/tesseract", _div(sohoa.scores.cer, tesseract.scores.cer),
-                         "≤ 0.2" if synthetic else "≤ 1.0"))
+        out.append(
+            Ratio(
+                "CER sohoa/tesseract",
+                _div(sohoa.scores.cer, tesseract.scores.cer),
+                "≤ 0.2" if synthetic else "≤ 1.0",
+            )
+        )
         if not synthetic:
-            out.append(Ratio("word F1 sohoa/tesseract", _div(sohoa.scores.word_f1, tesseract.scores.word_f1),
-                             "≥ 1.0"))
+            out.append(
+                Ratio(
+                    "word F1 sohoa/tesseract", _div(sohoa.scores.word_f1, tesseract.scores.word_f1), "≥ 1.0"
+                )
+            )
     if ocrmypdf is not None:
-        out.append(Ratio("speed sohoa/ocrmypdf", _div(sohoa.pages_per_minute, ocrmypdf.pages_per_minute),
-                         "≥ 4"))
+        out.append(
+            Ratio("speed sohoa/ocrmypdf", _div(sohoa.pages_per_minute, ocrmypdf.pages_per_minute), "≥ 4")
+        )
     if tesseract is not None:
-        out.append(Ratio("speed sohoa/tesseract", _div(sohoa.pages_per_minute, tesseract.pages_per_minute),
-                         "≥ 0.85"))
+        out.append(
+            Ratio("speed sohoa/tesseract", _div(sohoa.pages_per_minute, tesseract.pages_per_minute), "≥ 0.85")
+        )
     return out
 
 
@@ -189,14 +221,18 @@ def sohoa_lines(results: Sequence[Result]) -> list[str]:
         if r.engine == "sohoa":
             if r.blank_seconds is not None and r.ocr_seconds:
                 share = r.blank_seconds / r.ocr_seconds
-                lines.append(f"- sohoa blank page: {r.blank_seconds:.3f} s mean vs {r.ocr_seconds:.2f} s "
-                             f"per OCR'd page = {share:.1%} (target < {BLANK_COST_TARGET:.0%}: "
-                             f"{'met' if share < BLANK_COST_TARGET else 'not met'})")
+                lines.append(
+                    f"- sohoa blank page: {r.blank_seconds:.3f} s mean vs {r.ocr_seconds:.2f} s "
+                    f"per OCR'd page = {share:.1%} (target < {BLANK_COST_TARGET:.0%}: "
+                    f"{'met' if share < BLANK_COST_TARGET else 'not met'})"
+                )
             if r.rss_trace_mb:
                 trace = r.rss_trace_mb
-                lines.append(f"- sohoa worker RSS after page 1 → max → last: {trace[0]:.0f} → "
-                             f"{max(trace):.0f} → {trace[-1]:.0f} MB; peak {r.rss_self_mb:.0f} MB worker, "
-                             f"{r.rss_children_mb:.0f} MB tesseract (target < {RSS_TARGET_MB:.0f})")
+                lines.append(
+                    f"- sohoa worker RSS after page 1 → max → last: {trace[0]:.0f} → "
+                    f"{max(trace):.0f} → {trace[-1]:.0f} MB; peak {r.rss_self_mb:.0f} MB worker, "
+                    f"{r.rss_children_mb:.0f} MB tesseract (target < {RSS_TARGET_MB:.0f})"
+                )
         if len(r.children_mb) > 1:
             peaks = ", ".join(f"{name} {mb:.0f}" for name, mb in sorted(r.children_mb.items()))
             lines.append(f"- {r.engine} child processes, peak RSS MB: {peaks}")
@@ -222,19 +258,35 @@ def result_json(result: Result) -> dict[str, Any]:
     """A Result as plain JSON values."""
     s = result.scores
     return {
-        "engine": result.engine, "pages": s.pages, "cer": s.cer, "wer": s.wer, "word_f1": s.word_f1,
-        "char_edits": s.chars.edits, "ref_chars": s.chars.reference, "word_edits": s.words.edits,
-        "ref_words": s.words.reference, "seconds": round(result.seconds, 2),
-        "pages_per_minute": round(result.pages_per_minute, 2), "rss_self_mb": round(result.rss_self_mb, 1),
-        "rss_children_mb": round(result.rss_children_mb, 1), "turned_right": list(result.turned),
-        "upright_kept": list(result.kept_upright), "blanks_flagged": list(result.blanks),
-        "blank_seconds": result.blank_seconds, "ocr_seconds": result.ocr_seconds,
-        "rss_trace_mb": result.rss_trace_mb, "children_mb": result.children_mb, "code": result.code,
+        "engine": result.engine,
+        "pages": s.pages,
+        "cer": s.cer,
+        "wer": s.wer,
+        "word_f1": s.word_f1,
+        "char_edits": s.chars.edits,
+        "ref_chars": s.chars.reference,
+        "word_edits": s.words.edits,
+        "ref_words": s.words.reference,
+        "seconds": round(result.seconds, 2),
+        "pages_per_minute": round(result.pages_per_minute, 2),
+        "rss_self_mb": round(result.rss_self_mb, 1),
+        "rss_children_mb": round(result.rss_children_mb, 1),
+        "turned_right": list(result.turned),
+        "upright_kept": list(result.kept_upright),
+        "blanks_flagged": list(result.blanks),
+        "blank_seconds": result.blank_seconds,
+        "ocr_seconds": result.ocr_seconds,
+        "rss_trace_mb": result.rss_trace_mb,
+        "children_mb": result.children_mb,
+        "code": result.code,
         "notes": result.notes,
-        "groups": {name: {"pages": g.pages, "cer": g.cer, "wer": g.wer, "word_f1": g.word_f1}
-                   for name, g in result.groups.items()},
+        "groups": {
+            name: {"pages": g.pages, "cer": g.cer, "wer": g.wer, "word_f1": g.word_f1}
+            for name, g in result.groups.items()
+        },
         "bag": [s.bag.matched, s.bag.reference, s.bag.hypothesis],
-        "errors": result.errors, "page_results": result.pages,
+        "errors": result.errors,
+        "page_results": result.pages,
     }
 
 
@@ -249,13 +301,22 @@ def result_from_json(raw: dict[str, Any]) -> Result:
     """A Result back from `result_json` (to print a saved run again)."""
     blanks = raw["blanks_flagged"]
     return Result(
-        engine=raw["engine"], scores=_saved_scores(raw), seconds=raw["seconds"],
-        pages_per_minute=raw["pages_per_minute"], rss_self_mb=raw["rss_self_mb"],
-        rss_children_mb=raw["rss_children_mb"], turned=(raw["turned_right"][0], raw["turned_right"][1]),
+        engine=raw["engine"],
+        scores=_saved_scores(raw),
+        seconds=raw["seconds"],
+        pages_per_minute=raw["pages_per_minute"],
+        rss_self_mb=raw["rss_self_mb"],
+        rss_children_mb=raw["rss_children_mb"],
+        turned=(raw["turned_right"][0], raw["turned_right"][1]),
         kept_upright=(raw["upright_kept"][0], raw["upright_kept"][1]),
-        blanks=(blanks[0], blanks[1], blanks[2]), blank_seconds=raw["blank_seconds"],
-        ocr_seconds=raw["ocr_seconds"], rss_trace_mb=raw["rss_trace_mb"], children_mb=raw["children_mb"],
-        code=raw["code"], notes=raw["notes"],
+        blanks=(blanks[0], blanks[1], blanks[2]),
+        blank_seconds=raw["blank_seconds"],
+        ocr_seconds=raw["ocr_seconds"],
+        rss_trace_mb=raw["rss_trace_mb"],
+        children_mb=raw["children_mb"],
+        code=raw["code"],
+        notes=raw["notes"],
         groups={name: _saved_scores(g) for name, g in raw["groups"].items()},
-        errors=raw["errors"], pages=raw["page_results"],
+        errors=raw["errors"],
+        pages=raw["page_results"],
     )
