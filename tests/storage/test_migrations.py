@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -280,3 +282,23 @@ def test_no_postgresql_server_fails_saying_how_to_start_one(monkeypatch: pytest.
     monkeypatch.setenv(fixtures_pg.ADMIN_URL_VARIABLE, "postgresql://postgres@127.0.0.1:1/postgres")
     with pytest.raises(pytest.fail.Exception, match=r"(?s)PostgreSQL is not reachable.*start one"):
         fixtures_pg.connect_admin()
+
+
+def test_a_new_connection_waits_for_a_writer_to_turn_a_fresh_sqlite_file_to_wal(tmp_path: Path) -> None:
+    """The race behind a flaky start-up: SQLite refuses the WAL switch at once while another writes."""
+    path = tmp_path / "fresh.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE scanner_notes (line TEXT)")
+    writer.execute("BEGIN")
+    writer.execute("INSERT INTO scanner_notes VALUES ('still writing')")
+    release = threading.Timer(0.5, writer.execute, args=("COMMIT",))
+    release.start()
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("SELECT line FROM scanner_notes").scalar() == "still writing"
+    finally:
+        release.join()
+        engine.dispose()
+        writer.close()
