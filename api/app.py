@@ -1,4 +1,5 @@
-"""The FastAPI application factory; errors with codes become JSON with a matching HTTP status."""
+"""The FastAPI application factory; every error becomes `{"error": {"code", "message"}}` with the status
+`api.errors.http_status` gives its code."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.docs import install_docs
+from api.errors import REQUEST_INVALID, ApiError, http_status
 from api.metrics import install_metrics
 from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
-from ingest.errors import error_code, error_message
+from errors import SohoaError, error_code, error_message
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from ingest.submit import open_submitter
 from ingest.webhooks import Deliverer
-from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -83,28 +84,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        # Ours carry a coded dict; Starlette's own (unknown path, wrong method, bad multipart) a string.
+        # Starlette's own refusals (unknown path, wrong method, bad multipart); ours are SohoaErrors.
         detail: Any = exc.detail
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
-        body = (
-            detail
-            if isinstance(detail, dict) and "code" in detail
-            else {"code": HTTP_CODES.get(exc.status_code, "request.refused"), "message": str(detail)[:300]}
-        )
+        body = {"code": HTTP_CODES.get(exc.status_code, "request.refused"), "message": str(detail)[:300]}
         return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"error": validation_error(exc)})
 
-    @app.exception_handler(StorageError)
-    async def storage_error(_request: Request, exc: StorageError) -> JSONResponse:
-        status_code = 404 if exc.code == "storage.not_found" else 503
-        return JSONResponse(
-            status_code=status_code, content={"error": {"code": exc.code, "message": exc.message}}
-        )
+    @app.exception_handler(SohoaError)
+    async def coded_error(_request: Request, exc: SohoaError) -> JSONResponse:
+        code = error_code(exc)
+        body = {"code": code, "message": error_message(exc)}
+        headers = exc.headers if isinstance(exc, ApiError) else None
+        return JSONResponse(status_code=http_status(code), content={"error": body}, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -148,7 +145,7 @@ def validation_error(exc: RequestValidationError) -> dict[str, str]:
     for error in exc.errors()[:10]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
         problems.append(f"{where}: {error.get('msg', 'invalid')}"[:200])
-    return {"code": "request.invalid", "message": "; ".join(problems) or "the request is not valid"}
+    return {"code": REQUEST_INVALID, "message": "; ".join(problems) or "the request is not valid"}
 
 
 def coded_openapi(app: FastAPI) -> dict[str, Any]:

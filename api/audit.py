@@ -65,9 +65,8 @@ def get_audit(caller: CallerDep, services: ServicesDep) -> Iterator[Audit]:
     audit = Audit(caller)
     try:
         yield audit
-    except HTTPException as exc:
-        detail = exc.detail
-        audit.outcome = str(detail.get("code")) if isinstance(detail, dict) else f"http.{exc.status_code}"
+    except HTTPException as exc:  # Starlette's own refusals (a malformed body); ours are SohoaErrors
+        audit.outcome = f"http.{exc.status_code}"
         raise
     except Exception as exc:
         audit.outcome = error_code(exc)

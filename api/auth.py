@@ -19,10 +19,11 @@ from uuid import uuid4
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep
+from api.errors import AUTH_REQUIRED, FORBIDDEN, ApiError
 from storage.access import IdentityRepository
 from storage.audit import AuditEvent, record_audit
 from storage.models import Identity, Role
@@ -126,12 +127,8 @@ def new_user_identity(name: str, role: Role, unit: str | None, password: str) ->
 # --- the request's caller ----------------------------------------------------------------------------------
 
 
-def _unauthorized(message: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        {"code": "auth.required", "message": message},
-        headers={"WWW-Authenticate": 'Bearer realm="sohoa"'},
-    )
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(message, code=AUTH_REQUIRED, headers={"WWW-Authenticate": 'Bearer realm="sohoa"'})
 
 
 def get_caller(request: Request, services: ServicesDep) -> Caller:
@@ -178,7 +175,7 @@ def refusal(request: Request, caller: Caller, permission: Permission) -> AuditEv
         actor=caller.label,
         actor_id=caller.identity_id,
         action="auth.refused",
-        outcome="auth.forbidden",
+        outcome=FORBIDDEN,
         unit=caller.unit,
         address=caller.address,
         detail={"method": request.method, "path": request.url.path[:300], "needs": permission},
@@ -192,13 +189,7 @@ def require(permission: Permission) -> object:
     async def check(request: Request, caller: CallerDep, services: ServicesDep) -> Caller:
         if not caller.can(permission):
             await run_in_threadpool(record_audit, services.db, refusal(request, caller, permission))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                {
-                    "code": "auth.forbidden",
-                    "message": f"the role {caller.role.value!r} may not {permission.value} here",
-                },
-            )
+            raise ApiError(f"the role {caller.role.value!r} may not {permission.value} here", code=FORBIDDEN)
         return caller
 
     return Depends(check)

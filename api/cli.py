@@ -5,7 +5,6 @@ Exit codes (see `api.console`): 0 ran, 1 infrastructure failed, 2 nothing could 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -17,10 +16,18 @@ from rich.table import Table
 
 import api.cli_access as cli_access
 import api.cli_intake as cli_intake
-from api.console import EXIT_INFRASTRUCTURE, EXIT_NOTHING_RAN, build_cli_services, err, load_cli_settings, out
+from api.console import (
+    EXIT_INFRASTRUCTURE,
+    EXIT_NOTHING_RAN,
+    build_cli_services,
+    err,
+    load_cli_settings,
+    out,
+    refuse,
+)
 from classifiers.model import ModelError
 from ingest.errors import IngestError, error_code, error_message
-from ingest.records import document_record
+from ingest.records import DocumentRecord
 from ingest.review import TrainingReport, retrain_if_due, set_procedure, train_model
 from ingest.services import Services, build_s3_store
 from ingest.settings import Settings
@@ -64,8 +71,7 @@ def db_upgrade_command() -> None:
         upgrade_database(url)
         after = current_revision(url)
     except StorageError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+        raise refuse(exc) from exc
     if before == after:
         out.print(f"database already at {after}")
     else:
@@ -113,8 +119,7 @@ def storage_migrate_command(
     try:
         local, remote = LocalObjectStore(settings.objects_dir), build_s3_store(settings)
     except StorageError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+        raise refuse(exc) from exc
     source, target = (local, remote) if to == "s3" else (remote, local)
     with _progress() as bar:
         task = bar.add_task("objects", total=None)
@@ -179,7 +184,7 @@ def export_command(
             for document in DocumentRepository(session).iter_all():
                 if status and document.status not in status:
                     continue
-                handle.write(json.dumps(document_record(document), ensure_ascii=False) + "\n")
+                handle.write(DocumentRecord.of(document).model_dump_json() + "\n")
     finally:
         if output:
             handle.close()
@@ -293,8 +298,7 @@ def review_command(
         try:
             changed = set_procedure(services, document, procedure, by=by)
         except IngestError as exc:
-            err.print(f"[red]{exc.code}:[/red] {exc.message}")
-            raise typer.Exit(EXIT_NOTHING_RAN) from exc
+            raise refuse(exc) from exc
         out.print(f"{changed.id}: procedure {changed.procedure_id}, status {changed.status}")
         _retrain_after_confirmation(services)
     finally:
@@ -343,8 +347,7 @@ def train_command() -> None:
     try:
         report = train_model(services)
     except ModelError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_NOTHING_RAN) from exc
+        raise refuse(exc) from exc
     finally:
         services.close()
     out.print(_trained(report))

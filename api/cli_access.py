@@ -18,7 +18,19 @@ from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import new_key_identity, new_user_identity
-from api.console import EXIT_INFRASTRUCTURE, EXIT_NOTHING_RAN, build_cli_services, err, load_cli_settings, out
+from api.console import build_cli_services, err, load_cli_settings, out, refuse
+from api.errors import (
+    AUDIT_BROKEN,
+    IDENTITY_BAD_NAME,
+    IDENTITY_EXISTS,
+    IDENTITY_NOT_FOUND,
+    PASSWORD_MISMATCH,
+    UNIT_BAD_CODE,
+    UNIT_EXISTS,
+    UNIT_UNKNOWN,
+    WEAK_PASSWORD,
+    ApiError,
+)
 from api.routes.audit import audit_record
 from ingest.services import Services
 from storage.access import AuditFilter, AuditRepository, IdentityRepository, UnitRepository
@@ -63,9 +75,8 @@ def _audit(services: Services, action: str, *, unit: str | None = None, **detail
     record_audit(services.db, AuditEvent(actor=cli_actor(), action=action, unit=unit, detail=dict(detail)))
 
 
-def _fail(code: str, message: str, exit_code: int = EXIT_NOTHING_RAN) -> typer.Exit:
-    err.print(f"[red]{code}:[/red] {message}")
-    return typer.Exit(exit_code)
+def _fail(code: str, message: str) -> typer.Exit:
+    return refuse(ApiError(message, code=code))
 
 
 def check_unit(services: Services, unit: str | None) -> str | None:
@@ -75,7 +86,7 @@ def check_unit(services: Services, unit: str | None) -> str | None:
     with services.db.unit_of_work() as session:
         if UnitRepository(session).get(unit) is None:
             raise _fail(
-                "unit.unknown",
+                UNIT_UNKNOWN,
                 f'no unit {unit!r}: create it first with `sohoa units create {unit} --name "…"`',
             )
     return unit
@@ -91,14 +102,14 @@ def units_create(
 ) -> None:
     """Add a unit."""
     if not UNIT_CODE.match(code):
-        raise _fail("unit.bad_code", f"{code!r}: lower-case letters, digits, '.', '-', '_' (at most 64)")
+        raise _fail(UNIT_BAD_CODE, f"{code!r}: lower-case letters, digits, '.', '-', '_' (at most 64)")
     services = _services()
     try:
         with services.db.unit_of_work() as session:
             UnitRepository(session).add(Unit(code=code, name=name.strip() or code))
         _audit(services, "unit.create", unit=code, name=name)
     except IntegrityError as exc:
-        raise _fail("unit.exists", f"the unit {code!r} exists already") from exc
+        raise _fail(UNIT_EXISTS, f"the unit {code!r} exists already") from exc
     finally:
         services.close()
     out.print(f"unit {code} created")
@@ -189,7 +200,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> N
 
 def _checked_name(name: str) -> str:
     if not NAME.match(name):
-        raise _fail("identity.bad_name", f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
+        raise _fail(IDENTITY_BAD_NAME, f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
     return name
 
 
@@ -199,7 +210,7 @@ def _add_identity(services: Services, identity: Identity, taken: str) -> None:
         with services.db.unit_of_work() as session:
             IdentityRepository(session).add(identity)
     except IntegrityError as exc:
-        raise _fail("identity.exists", taken) from exc
+        raise _fail(IDENTITY_EXISTS, taken) from exc
     _audit(
         services,
         f"{identity.kind}.create",
@@ -214,12 +225,12 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("password: ")
         if getpass.getpass("again: ") != first:
-            raise _fail("identity.password_mismatch", "the two passwords differ")
+            raise _fail(PASSWORD_MISMATCH, "the two passwords differ")
         password = first
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     if len(password) < MIN_PASSWORD:
-        raise _fail("identity.weak_password", f"the password needs at least {MIN_PASSWORD} characters")
+        raise _fail(WEAK_PASSWORD, f"the password needs at least {MIN_PASSWORD} characters")
     return password
 
 
@@ -252,7 +263,7 @@ def _disable(kind: str, name: str) -> None:
         with services.db.unit_of_work() as session:
             identity = IdentityRepository(session).by_name(kind, name)
             if identity is None:
-                raise _fail("identity.not_found", f"no {kind} named {name!r}")
+                raise _fail(IDENTITY_NOT_FOUND, f"no {kind} named {name!r}")
             if identity.disabled_at is None:
                 identity.disabled_at = utcnow()
             unit = identity.unit
@@ -276,10 +287,10 @@ def audit_verify() -> None:
     if check.intact:
         out.print(f"audit trail intact: {check.entries} entries, head {check.head}")
         return
-    err.print(f"[red]audit.broken:[/red] {len(check.problems)} problem(s) in {check.entries} entries")
+    broken = _fail(AUDIT_BROKEN, f"{len(check.problems)} problem(s) in {check.entries} entries")
     for problem in check.problems:
         err.print(f"  entry {problem.seq}: {problem.kind}")
-    raise typer.Exit(EXIT_INFRASTRUCTURE)
+    raise broken
 
 
 @audit_app.command("show")

@@ -35,15 +35,15 @@ from rich.text import Text
 
 from api.cli_access import check_unit, cli_actor
 from api.console import (
-    EXIT_INFRASTRUCTURE,
     EXIT_INTERRUPTED,
     EXIT_NOTHING_RAN,
     build_cli_services,
     err,
     load_cli_settings,
     out,
+    refuse,
 )
-from ingest import batch
+from ingest import batch, errors
 from ingest.errors import IngestError
 from ingest.intake import check_dossier_code
 from ingest.manifest import Manifest, read_manifest, validate_manifest
@@ -161,8 +161,7 @@ def import_command(
         )
         _run(services, request, checked, report=report, wait=wait or settings.embedded, language=language)
     except StorageError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
+        raise refuse(exc) from exc
     finally:
         services.close()
 
@@ -193,10 +192,9 @@ def _request(
     try:
         code = check_dossier_code(dossier) if dossier else None
         if manifest is not None and not manifest.is_file():
-            raise IngestError(f"{manifest} does not exist", code="manifest.unreadable")
+            raise IngestError(f"{manifest} does not exist", code=errors.MANIFEST_UNREADABLE)
     except IngestError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_NOTHING_RAN) from exc
+        raise refuse(exc) from exc
     return batch.ImportRequest.build(
         paths, dossier=code, manifest=manifest, duplex=duplex, unit=unit, received_by=cli_actor()
     )
@@ -208,8 +206,7 @@ def _checked_manifest(services: Services, request: batch.ImportRequest, language
     try:
         manifest = read_manifest(Path(request.manifest))
     except IngestError as exc:
-        err.print(f"[red]{exc.code}:[/red] {error_text(exc.code, exc.message, language)}")
-        raise typer.Exit(EXIT_NOTHING_RAN) from exc
+        raise refuse(exc, error_text(exc.code, exc.message, language)) from exc
     available = batch.available_files(request, max_file_bytes=services.settings.max_file_bytes)
     problems = validate_manifest(manifest, available=available, catalog=services.catalog)
     if problems:
@@ -417,8 +414,7 @@ def separator_command(
     try:
         pdf = separator_sheet_pdf(code)
     except IngestError as exc:
-        err.print(f"[red]{exc.code}:[/red] {exc.message}")
-        raise typer.Exit(EXIT_NOTHING_RAN) from exc
+        raise refuse(exc) from exc
     target = output or Path(f"{code.strip()}.pdf")
     target.write_bytes(pdf)
     out.print(str(target))

@@ -2,7 +2,8 @@
 
 Exit codes: 0 when the command ran (an import with some failed files included: they are reported),
 1 when infrastructure failed (database, storage, tesseract missing), 2 when nothing could run (bad usage,
-no input found), 130 when stopped by Ctrl-C.
+no input found, a refused value), 130 when stopped by Ctrl-C. `exit_code` is the one map from an error's
+code to these; `refuse` prints a coded error and gives the exit to raise.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import sys
 import typer
 from rich.console import Console
 
-from ingest.errors import IngestError, error_code, error_message
+from errors import SohoaError, error_code, error_message, family
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
-from storage.errors import StorageError
 
 out = Console(width=None if sys.stdout.isatty() else 400)  # pipes and logs get whole lines
 err = Console(stderr=True)
@@ -23,6 +23,23 @@ err = Console(stderr=True)
 EXIT_INFRASTRUCTURE = 1
 EXIT_NOTHING_RAN = 2
 EXIT_INTERRUPTED = 130
+_INFRASTRUCTURE_FAMILIES = {"storage", "processing", "internal"}
+_INFRASTRUCTURE_CODES = {"ocr.unavailable", "audit.broken"}
+
+
+def exit_code(code: str) -> int:
+    """The exit code of an error code: 1 for what an operator fixes (storage, database, tesseract, a broken
+    audit trail), 2 for what the person at the command line fixes (input, usage, a refused value)."""
+    if code in _INFRASTRUCTURE_CODES or family(code) in _INFRASTRUCTURE_FAMILIES:
+        return EXIT_INFRASTRUCTURE
+    return EXIT_NOTHING_RAN
+
+
+def refuse(exc: BaseException, message: str | None = None) -> typer.Exit:
+    """Say what failed, with its code (never a traceback), and return the exit its code maps to."""
+    code = error_code(exc)
+    err.print(f"[red]{code}:[/red] {message or error_message(exc)}")
+    return typer.Exit(exit_code(code))
 
 
 def load_cli_settings() -> Settings:
@@ -38,9 +55,8 @@ def build_cli_services(settings: Settings) -> Services:
     """Services, or the coded reason they cannot be built and exit 1 (never a traceback)."""
     try:
         return build_services(settings)
-    except (StorageError, IngestError, OSError) as exc:
-        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc
-    except Exception as exc:  # catalog and driver errors: say what, never a traceback
+    except SohoaError as exc:
+        raise refuse(exc) from exc
+    except Exception as exc:  # files and drivers: say what, never a traceback; the operator fixes it
         err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
         raise typer.Exit(EXIT_INFRASTRUCTURE) from exc

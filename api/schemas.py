@@ -7,33 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ingest.records import DocumentRecord
+
+DocumentOut = DocumentRecord
+"""The API returns the export record itself (`ingest.records`), not a copy of it."""
+
 
 class ErrorOut(BaseModel):
     """A coded error."""
 
     code: str
     message: str
-
-
-class PageOut(BaseModel):
-    """One page of a document."""
-
-    number: int
-    text: str
-    ocr_confidence: float | None
-    blank: bool
-    rotation: int
-    skew: float
-    text_source: Literal["ocr", "pdf"]
-
-
-class ObjectsOut(BaseModel):
-    """Object-store keys of what is kept for the document."""
-
-    original: str
-    pdf: str | None
-    text: str | None
-    words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
 
 
 class LinksOut(BaseModel):
@@ -44,47 +28,6 @@ class LinksOut(BaseModel):
     text: str | None
     direct: bool = Field(description="True: presigned object-store URLs; false: this API's routes.")
     expires_at: datetime | None = Field(description="When presigned URLs stop working.")
-
-
-class FieldOut(BaseModel):
-    """A key field found in the text."""
-
-    kind: Literal["citizen_id", "old_id", "tax_code", "person_name", "date"]
-    value: str
-    page: int
-    confidence: float
-    label: str | None
-
-
-class DocumentOut(BaseModel):
-    """The export record of one document."""
-
-    id: str
-    source: str
-    sha256: str
-    size_bytes: int
-    media_type: str | None
-    status: Literal["queued", "processing", "done", "needs_review", "failed"]
-    error: ErrorOut | None
-    review_reasons: list[str]
-    dossier: str | None
-    dossier_source: str | None
-    unit: str | None = Field(description="The unit that received it; None: the province.")
-    received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
-    withdrawn_at: str | None = Field(
-        description="Set when a reviewer withdrew it: hidden from dossiers and search."
-    )
-    withdrawn_reason: str | None
-    procedure: str | None
-    procedure_confidence: float | None
-    procedure_candidates: list[dict[str, object]]
-    fields: list[FieldOut]
-    page_count: int | None
-    mean_ocr_confidence: float | None
-    pages: list[PageOut]
-    objects: ObjectsOut
-    created_at: str | None
-    finished_at: str | None
 
 
 class ProcedureIn(BaseModel):
@@ -132,7 +75,7 @@ class DossierOut(BaseModel):
     """A dossier and its documents."""
 
     code: str
-    documents: list[DocumentOut]
+    documents: list[DocumentRecord]
 
 
 class DossierSummaryOut(BaseModel):

@@ -21,7 +21,7 @@ def spool_upload(file: UploadFile, target: IO[bytes], limit: int) -> int:
             raise IngestError(f"the file is over {limit} bytes", code=errors.TOO_LARGE)
         target.write(chunk)
     if copied == 0:
-        raise IngestError("the file is empty", code="input.empty")
+        raise IngestError("the file is empty", code=errors.EMPTY)
     target.flush()
     return copied
 

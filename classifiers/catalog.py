@@ -12,16 +12,13 @@ from pathlib import Path
 import yaml
 
 from classifiers.text import fold
+from errors import SohoaError
 
 
-class CatalogError(Exception):
+class CatalogError(SohoaError):
     """The catalog file is missing or malformed."""
 
     code = "catalog.invalid"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from classifiers.text import fold
+from errors import SohoaError
 
 FEATURES = 2**18
 NGRAMS = (2, 4)
@@ -38,14 +39,10 @@ READABLE_FORMATS = ("sohoa-procedure-model/1", FORMAT)
 """Format 1 had no temperature (read as 1.0)."""
 
 
-class ModelError(Exception):
+class ModelError(SohoaError):
     """A model cannot be trained or loaded; `code` is stable."""
 
     code = "model.invalid"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _vectorizer() -> HashingVectorizer:

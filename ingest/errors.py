@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from errors import INTERNAL, SohoaError, error_code, error_message
 
-class IngestError(Exception):
+__all__ = [
+    "INTERNAL",
+    "IngestError",
+    "TransientError",
+    "error_code",
+    "error_message",
+    "is_transient",
+    "raise_if_transient",
+]
+
+
+class IngestError(SohoaError):
     """Base of ingest errors; `code` is stable, `message` is for people."""
 
     code = "ingest.failed"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
 
 
 class TransientError(IngestError):
@@ -28,19 +34,17 @@ TOO_LARGE = "input.too_large"
 UNREADABLE = "input.unreadable"
 TIMEOUT = "processing.timeout"
 CRASHED = "processing.crashed"
-INTERNAL = "internal.error"
-
-
-def error_code(exc: BaseException) -> str:
-    """The stable code of any sohoa error (they all carry `code`), else `internal.error`."""
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) and "." in code else INTERNAL
-
-
-def error_message(exc: BaseException) -> str:
-    """A one-line message for people, never a traceback."""
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return " ".join(str(message).split())[:500]
+EMPTY = "input.empty"
+ENCRYPTED = "input.encrypted"
+MANIFEST_UNREADABLE = "manifest.unreadable"
+DOCUMENT_NOT_FOUND = "document.not_found"
+UNKNOWN_PROCEDURE = "procedure.unknown_id"
+NO_REVIEWER = "review.no_reviewer"
+DOCUMENT_FAILED = "review.document_failed"
+REVIEW_BUSY = "review.busy"
+BAD_FIELD = "review.bad_field"
+NO_SUCH_FIELD = "review.no_such_field"
+NOT_WITHDRAWN = "document.not_withdrawn"
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -30,7 +30,7 @@ from typing import Literal, Protocol
 import psutil
 
 from classifiers.fields import is_dossier_code
-from ingest.errors import IngestError, error_code, error_message
+from ingest.errors import INTERNAL, IngestError, error_code, error_message
 from ingest.sources import IGNORED_NAMES
 
 logger = logging.getLogger(__name__)
@@ -599,7 +599,7 @@ class HotFolder:
                 logger.info("hot folder: %s done", dropped.source)
                 self._emit(Done(dropped.source, ids, review, duplicate, moved))
             return
-        code = failed.error_code or "internal.error"
+        code = failed.error_code or INTERNAL
         message = failed.error_message or "the document failed"
         moved = self._move_out(key, FAILED, error=_Failure(code, message, failed.document_id, ids))
         if moved is not None:

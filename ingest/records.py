@@ -1,58 +1,158 @@
-"""The export record of a document: one JSON object, the same for `sohoa export` and the API."""
+"""The record of a document: one typed model that the API returns and `sohoa export` writes, line by line.
+
+    record = DocumentRecord.of(document)          # pages loaded
+    record.model_dump_json()                      # the export line; the API serialises the same model
+
+Built from the database row in one place (`DocumentRecord.of`), so a field added here reaches clients
+and exports together, with its description in the OpenAPI schema.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from storage.models import Document
+from pydantic import BaseModel, ConfigDict, Field
+
+from classifiers.keyfields import FieldKind
+from storage.models import Document, DocumentStatus, Page
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ErrorRecord(_Record):
+    """Why a document failed: a stable code and a message for people."""
+
+    code: str
+    message: str
+
+
+class PageRecord(_Record):
+    """One page of a document."""
+
+    number: int
+    text: str
+    ocr_confidence: float | None = Field(description="Mean word confidence 0–100; None: text from the PDF.")
+    blank: bool
+    rotation: int = Field(description="Degrees the page was turned to stand upright.")
+    skew: float = Field(description="Degrees the page was levelled by.")
+    text_source: Literal["ocr", "pdf"]
+
+    @classmethod
+    def of(cls, page: Page) -> PageRecord:
+        return cls(
+            number=page.number,
+            text=page.text,
+            ocr_confidence=page.ocr_confidence,
+            blank=page.blank,
+            rotation=page.rotation,
+            skew=page.skew,
+            text_source="pdf" if page.text_source == "pdf" else "ocr",
+        )
+
+
+class FieldRecord(_Record):
+    """A key field found in the text (or set by a reviewer)."""
+
+    kind: FieldKind
+    value: str
+    page: int
+    confidence: float
+    label: str | None = None
+
+
+class CandidateRecord(_Record):
+    """A procedure the classifier weighed, with its score and the evidence for it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    procedure: str
+    score: float
+    evidence: str = ""
+
+
+class ObjectKeys(_Record):
+    """Object-store keys of what is kept for the document."""
+
+    original: str
+    pdf: str | None
+    text: str | None
+    words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
+
+
+class DocumentRecord(_Record):
+    """Everything a client needs about one document."""
+
+    id: str
+    source: str = Field(description="The file name it came in as (a stack's part names its pages).")
+    sha256: str
+    size_bytes: int
+    media_type: str | None
+    status: DocumentStatus
+    error: ErrorRecord | None
+    review_reasons: list[str]
+    dossier: str | None
+    dossier_source: str | None = Field(description="How the document got its dossier code.")
+    unit: str | None = Field(description="The unit that received it; None: the province.")
+    received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
+    withdrawn_at: datetime | None = Field(
+        description="Set when a reviewer withdrew it: hidden from dossiers and search."
+    )
+    withdrawn_reason: str | None
+    procedure: str | None
+    procedure_confidence: float | None
+    procedure_candidates: list[CandidateRecord]
+    fields: list[FieldRecord]
+    page_count: int | None
+    mean_ocr_confidence: float | None
+    pages: list[PageRecord]
+    objects: ObjectKeys
+    created_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, document: Document) -> DocumentRecord:
+        """The record of a row whose pages are loaded."""
+        error = (
+            ErrorRecord(code=document.error_code, message=document.error_message or "")
+            if document.error_code
+            else None
+        )
+        return cls(
+            id=document.id,
+            source=document.source,
+            sha256=document.sha256,
+            size_bytes=document.size_bytes,
+            media_type=document.media_type,
+            status=DocumentStatus(document.status),
+            error=error,
+            review_reasons=list(document.review_reasons or []),
+            dossier=document.dossier_code,
+            dossier_source=document.dossier_source,
+            unit=document.unit,
+            received_by=document.received_by,
+            withdrawn_at=document.withdrawn_at,
+            withdrawn_reason=document.withdrawn_reason,
+            procedure=document.procedure_id,
+            procedure_confidence=document.procedure_confidence,
+            procedure_candidates=[CandidateRecord(**c) for c in document.procedure_candidates or []],
+            fields=[FieldRecord(**f) for f in document.fields or []],
+            page_count=document.page_count,
+            mean_ocr_confidence=document.mean_ocr_confidence,
+            pages=[PageRecord.of(page) for page in document.pages],
+            objects=ObjectKeys(
+                original=document.original_key,
+                pdf=document.pdf_key,
+                text=document.text_key,
+                words=document.words_key,
+            ),
+            created_at=document.created_at,
+            finished_at=document.finished_at,
+        )
 
 
 def document_record(document: Document) -> dict[str, Any]:
-    """Everything a client needs about one document (pages must be loaded)."""
-    error = (
-        {"code": document.error_code, "message": document.error_message or ""}
-        if document.error_code
-        else None
-    )
-    return {
-        "id": document.id,
-        "source": document.source,
-        "sha256": document.sha256,
-        "size_bytes": document.size_bytes,
-        "media_type": document.media_type,
-        "status": document.status,
-        "error": error,
-        "review_reasons": list(document.review_reasons or []),
-        "dossier": document.dossier_code,
-        "dossier_source": document.dossier_source,
-        "unit": document.unit,
-        "received_by": document.received_by,
-        "withdrawn_at": document.withdrawn_at.isoformat() if document.withdrawn_at else None,
-        "withdrawn_reason": document.withdrawn_reason,
-        "procedure": document.procedure_id,
-        "procedure_confidence": document.procedure_confidence,
-        "procedure_candidates": list(document.procedure_candidates or []),
-        "fields": list(document.fields or []),
-        "page_count": document.page_count,
-        "mean_ocr_confidence": document.mean_ocr_confidence,
-        "pages": [
-            {
-                "number": page.number,
-                "text": page.text,
-                "ocr_confidence": page.ocr_confidence,
-                "blank": page.blank,
-                "rotation": page.rotation,
-                "skew": page.skew,
-                "text_source": page.text_source,
-            }
-            for page in document.pages
-        ],
-        "objects": {
-            "original": document.original_key,
-            "pdf": document.pdf_key,
-            "text": document.text_key,
-            "words": document.words_key,
-        },
-        "created_at": document.created_at.isoformat() if document.created_at else None,
-        "finished_at": document.finished_at.isoformat() if document.finished_at else None,
-    }
+    """The record as plain JSON values (what `sohoa export` writes on one line)."""
+    return DocumentRecord.of(document).model_dump(mode="json")

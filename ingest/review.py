@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from classifiers.keyfields import FieldKind, normalise_field_value
 from classifiers.model import MIN_EXAMPLES, ModelError, train
+from ingest import errors
 from ingest.errors import IngestError
 from ingest.services import MODEL_KEY, Services
 from storage.models import Document, DocumentStatus, ProcedureCorrection, utcnow
@@ -38,15 +39,17 @@ class TrainingReport:
 def set_procedure(services: Services, document_id: str, procedure_id: str, *, by: str) -> Document:
     """Set a document's procedure as a person decided it, audited; clears the procedure review reason."""
     if services.catalog.get(procedure_id) is None:
-        raise IngestError(f"{procedure_id!r} is not a procedure of the catalog", code="procedure.unknown_id")
+        raise IngestError(
+            f"{procedure_id!r} is not a procedure of the catalog", code=errors.UNKNOWN_PROCEDURE
+        )
     if not by.strip():
-        raise IngestError("say who makes the correction", code="review.no_reviewer")
+        raise IngestError("say who makes the correction", code=errors.NO_REVIEWER)
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None:
-            raise IngestError(f"no document {document_id}", code="document.not_found")
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
         if document.status == DocumentStatus.FAILED:
-            raise IngestError("a failed document has no text to classify", code="review.document_failed")
+            raise IngestError("a failed document has no text to classify", code=errors.DOCUMENT_FAILED)
         CorrectionRepository(session).add(
             ProcedureCorrection(
                 document_id=document.id,
@@ -88,10 +91,10 @@ def set_dossier(services: Services, document_id: str, code: str | None) -> Chang
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None:
-            raise IngestError(f"no document {document_id}", code="document.not_found")
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
         if not DocumentStatus(document.status).finished:
             raise IngestError(
-                "the document is still being read; try again when it is done", code="review.busy"
+                "the document is still being read; try again when it is done", code=errors.REVIEW_BUSY
             )
         old = document.dossier_code
         if code:
@@ -111,15 +114,15 @@ def set_field(
     one); the value must pass the same check as what the extractor finds."""
     normalised = normalise_field_value(kind, value)
     if normalised is None:
-        raise IngestError(f"{value[:80]!r} is not a valid {kind}", code="review.bad_field")
+        raise IngestError(f"{value[:80]!r} is not a valid {kind}", code=errors.BAD_FIELD)
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None:
-            raise IngestError(f"no document {document_id}", code="document.not_found")
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
         fields = list(document.fields or [])
         old = next((f for f in fields if f.get("kind") == kind and f.get("value") == replaces), None)
         if replaces is not None and old is None:
-            raise IngestError(f"the document has no {kind} {replaces[:80]!r}", code="review.no_such_field")
+            raise IngestError(f"the document has no {kind} {replaces[:80]!r}", code=errors.NO_SUCH_FIELD)
         if old is not None:
             fields.remove(old)
         fields.append(
@@ -142,7 +145,7 @@ def withdraw(services: Services, document_id: str, reason: str) -> None:
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None:
-            raise IngestError(f"no document {document_id}", code="document.not_found")
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
         if document.withdrawn_at is None:
             document.withdrawn_at, document.withdrawn_reason = utcnow(), reason.strip()
 
@@ -155,9 +158,9 @@ def purge(services: Services, document_id: str) -> list[str]:
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None:
-            raise IngestError(f"no document {document_id}", code="document.not_found")
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
         if document.withdrawn_at is None:
-            raise IngestError("withdraw the document before purging it", code="document.not_withdrawn")
+            raise IngestError("withdraw the document before purging it", code=errors.NOT_WITHDRAWN)
         keys = [
             k for k in (document.original_key, document.pdf_key, document.text_key, document.words_key) if k
         ]

@@ -24,6 +24,7 @@ from classifiers.procedure import ProcedureClassifier
 from ingest.settings import Settings
 from ocr.page import PageOptions
 from ocr.tesseract import TesseractEngine
+from storage import errors as storage_errors
 from storage.db import Database, create_database
 from storage.errors import IntegrityMismatch, StorageError, StorageUnavailable
 from storage.objects import CHUNK, LocalObjectStore, ObjectStore
@@ -175,11 +176,13 @@ def build_s3_store(settings: Settings) -> ObjectStore:
     from storage.s3 import S3ObjectStore
 
     if not settings.s3_endpoint:
-        raise StorageError("set SOHOA_S3_ENDPOINT (and its keys) to use S3", code="storage.invalid_config")
+        raise StorageError(
+            "set SOHOA_S3_ENDPOINT (and its keys) to use S3", code=storage_errors.INVALID_CONFIG
+        )
     if not settings.s3_access_key or not settings.s3_secret_key:
         raise StorageError(
             "SOHOA_S3_ENDPOINT is set: SOHOA_S3_ACCESS_KEY and SOHOA_S3_SECRET_KEY are needed too",
-            code="storage.invalid_config",
+            code=storage_errors.INVALID_CONFIG,
         )
     store = S3ObjectStore(
         settings.s3_endpoint,

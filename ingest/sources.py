@@ -104,9 +104,7 @@ def _zip_members(path: Path, source: str, *, max_file_bytes: int) -> Iterator[In
             relative = PurePosixPath(member.filename).as_posix()
             name = f"{source}/{relative}"
             if member.flag_bits & 0x1:
-                yield SourceProblem(
-                    name, "input.encrypted", "the archive member is encrypted with a password"
-                )
+                yield SourceProblem(name, errors.ENCRYPTED, "the archive member is encrypted with a password")
             elif member.file_size > max_file_bytes:
                 yield SourceProblem(
                     name, errors.TOO_LARGE, f"the archive member is {member.file_size} bytes, over the limit"

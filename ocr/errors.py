@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from errors import SohoaError
 
-class OcrError(Exception):
+
+class OcrError(SohoaError):
     """Base of every error `ocr/` raises; `code` is stable, `message` is for people."""
 
     code = "ocr.failed"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
 
 
 class InputError(OcrError):

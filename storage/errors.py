@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from errors import SohoaError
 
-class StorageError(Exception):
+
+class StorageError(SohoaError):
     """Base of storage errors; `code` is stable, `message` is for people."""
 
     code = "storage.failed"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
 
 
 class ObjectNotFound(StorageError):
@@ -31,3 +27,12 @@ class IntegrityMismatch(StorageError):
     """Stored bytes no longer match their recorded SHA-256."""
 
     code = "storage.corrupt"
+
+
+INVALID_CONFIG = "storage.invalid_config"
+INVALID_KEY = "storage.invalid_key"
+TLS = "storage.tls"
+BUCKET_MISSING = "storage.bucket_missing"
+ACCESS_DENIED = "storage.access_denied"
+SOURCE_UNREADABLE = "storage.source_unreadable"
+FAILED = StorageError.code

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from storage import errors as storage_errors
 from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError
 from storage.objects import CHUNK, ObjectStore
 
@@ -83,7 +84,7 @@ def migrate(
                 failures.append(MigrationFailure(key=key, code=exc.code, message=exc.message))
                 outcome = "failed"
             except OSError as exc:  # the scratch folder, not either store
-                failures.append(MigrationFailure(key=key, code="storage.failed", message=str(exc)))
+                failures.append(MigrationFailure(key=key, code=storage_errors.FAILED, message=str(exc)))
                 outcome = "failed"
             if outcome == "copied":
                 copied += 1

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from storage import errors as storage_errors
 from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError, StorageUnavailable
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
@@ -66,7 +67,7 @@ class ObjectStore(Protocol):
 def check_key(key: str) -> str:
     """Refuse keys that could escape the store or confuse S3 (.., absolute, odd characters)."""
     if not _SAFE_KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
-        raise StorageError(f"invalid object key {key!r}", code="storage.invalid_key")
+        raise StorageError(f"invalid object key {key!r}", code=storage_errors.INVALID_KEY)
     return key
 
 

@@ -33,6 +33,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.exceptions import SSLError as TransportSSLError
 from urllib3.response import BaseHTTPResponse
 
+from storage import errors as storage_errors
 from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError, StorageUnavailable
 from storage.objects import CHUNK, check_key
 
@@ -59,11 +60,11 @@ def split_endpoint(endpoint: str, *, secure: bool) -> tuple[str, bool]:
         if parts.scheme not in {"http", "https"} or parts.path not in {"", "/"} or parts.query:
             raise StorageError(
                 f"S3 endpoint {endpoint!r} must look like host:port or http(s)://host:port",
-                code="storage.invalid_config",
+                code=storage_errors.INVALID_CONFIG,
             )
         host, use_tls = parts.netloc, parts.scheme == "https"
     if not host or "/" in host:
-        raise StorageError(f"S3 endpoint {endpoint!r} is not host:port", code="storage.invalid_config")
+        raise StorageError(f"S3 endpoint {endpoint!r} is not host:port", code=storage_errors.INVALID_CONFIG)
     return host, use_tls
 
 
@@ -79,9 +80,9 @@ def translate_error(exc: Exception, what: str) -> StorageError:
         # Not S3 XML: typically a proxy or load balancer in front of a failing server.
         return StorageUnavailable(f"S3 endpoint gave a non-S3 answer on {what}: {exc}")
     if isinstance(exc, MaxRetryError) and isinstance(exc.reason, TransportSSLError):
-        return StorageError(f"TLS to the S3 endpoint failed on {what}: {exc.reason}", code="storage.tls")
+        return StorageError(f"TLS to the S3 endpoint failed on {what}: {exc.reason}", code=storage_errors.TLS)
     if isinstance(exc, TransportSSLError):
-        return StorageError(f"TLS to the S3 endpoint failed on {what}: {exc}", code="storage.tls")
+        return StorageError(f"TLS to the S3 endpoint failed on {what}: {exc}", code=storage_errors.TLS)
     if isinstance(exc, TransportError):
         return StorageUnavailable(f"S3 endpoint unreachable on {what}: {exc}")
     return StorageError(f"S3 request failed on {what}: {exc}")
@@ -95,9 +96,9 @@ def _from_s3_error(exc: S3Error, what: str) -> StorageError:
     if code in {"NoSuchKey", "NoSuchVersion"}:
         return ObjectNotFound(f"no object at {what}")
     if code == "NoSuchBucket":
-        return StorageError(message, code="storage.bucket_missing")
+        return StorageError(message, code=storage_errors.BUCKET_MISSING)
     if code in _DENIED:
-        return StorageError(message, code="storage.access_denied")
+        return StorageError(message, code=storage_errors.ACCESS_DENIED)
     if code in _TRANSIENT or status >= 500 or status == 429:
         return StorageUnavailable(message)
     return StorageError(message)
@@ -138,9 +139,11 @@ class S3ObjectStore:
         part_size: int = DEFAULT_PART_SIZE,
     ) -> None:
         if not _BUCKET_NAME.match(bucket):
-            raise StorageError(f"invalid S3 bucket name {bucket!r}", code="storage.invalid_config")
+            raise StorageError(f"invalid S3 bucket name {bucket!r}", code=storage_errors.INVALID_CONFIG)
         if part_size < MIN_PART_SIZE:
-            raise StorageError("S3 multipart parts must be at least 5 MiB", code="storage.invalid_config")
+            raise StorageError(
+                "S3 multipart parts must be at least 5 MiB", code=storage_errors.INVALID_CONFIG
+            )
         host, use_tls = split_endpoint(endpoint, secure=secure)
         self.bucket = bucket
         self.endpoint_url = f"{'https' if use_tls else 'http'}://{host}"
@@ -319,7 +322,7 @@ def _file_sha256(path: Path) -> str:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
     except OSError as exc:
-        raise StorageError(f"cannot read {path}: {exc}", code="storage.source_unreadable") from exc
+        raise StorageError(f"cannot read {path}: {exc}", code=storage_errors.SOURCE_UNREADABLE) from exc
     return digest.hexdigest()
 
 

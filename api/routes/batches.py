@@ -7,11 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api.audit import AuditDep
 from api.auth import CallerDep, Permission, UploaderDep
 from api.deps import ServicesDep, SubmitterDep
+from api.errors import BATCH_NOT_FOUND, TOO_MANY_FILES, ApiError, NotFound
 from api.schemas import BatchOut
 from api.uploads import spool_upload, upload_source
 from ingest.batch import record_problem
@@ -45,17 +46,9 @@ def create_batch(
     follow it with GET. A file that cannot be taken in (empty, too large) is listed with its error; the
     others go on. Files without a dossier code take the one found on the others (a receipt, a QR)."""
     audit.action = "batch.create"
-    try:
-        code = check_dossier_code(dossier) if dossier else None
-    except IngestError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
-        ) from exc
+    code = check_dossier_code(dossier) if dossier else None
     if len(files) > MAX_FILES:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            {"code": "input.too_many_files", "message": f"at most {MAX_FILES} files per request"},
-        )
+        raise ApiError(f"at most {MAX_FILES} files per request", code=TOO_MANY_FILES)
     batch_id = open_batch(services, name=name, created_by=caller.identity_id, unit=caller.unit)
     audit.detail = {"batch": batch_id, "files": len(files)}
     audit.set_unit(caller.unit)
@@ -91,9 +84,7 @@ def get_batch(batch_id: str, services: ServicesDep, caller: CallerDep, audit: Au
     own = run is not None and run.created_by == caller.identity_id
     readable = run is not None and caller.can(Permission.READ) and caller.sees(run.unit)
     if run is None or not (own or readable):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "batch.not_found", "message": "no such batch"}
-        )
+        raise NotFound("no such batch", code=BATCH_NOT_FOUND)
     audit.set_unit(run.unit)
     return _out(services, run)
 

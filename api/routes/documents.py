@@ -10,19 +10,19 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import Annotated, BinaryIO, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from api.audit import Audit, AuditDep
 from api.auth import AdminDep, Caller, ReaderDep, ReviewerDep, UploaderDep
 from api.deps import RetrainerDep, ServicesDep, SessionDep, SubmitterDep
+from api.errors import DOCUMENT_NOT_FOUND, DOCUMENT_NOT_READY, ApiError, NotFound
 from api.schemas import (
     DocumentOut,
     DossierIn,
@@ -34,14 +34,11 @@ from api.schemas import (
     WithdrawIn,
 )
 from api.uploads import spool_upload, upload_source
-from ingest import errors
-from ingest.errors import IngestError
 from ingest.intake import check_dossier_code
-from ingest.records import document_record
+from ingest.records import DocumentRecord
 from ingest.review import purge, set_dossier, set_field, set_procedure, withdraw
 from ingest.services import Services
 from ingest.submit import Incoming, spool_dir
-from storage.errors import ObjectNotFound
 from storage.models import Document, utcnow
 from storage.objects import CHUNK
 from storage.repositories import DocumentRepository
@@ -82,21 +79,9 @@ def upload_document(
     source = upload_source(file.filename)
     audit.detail = {"source": source}
     limit = services.settings.max_file_bytes
-    try:
-        code = check_dossier_code(dossier) if dossier else None
-    except IngestError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"code": exc.code, "message": exc.message}
-        ) from exc
+    code = check_dossier_code(dossier) if dossier else None
     with tempfile.NamedTemporaryFile(prefix="sohoa-upload-", dir=spool_dir(services)) as spooled:
-        try:
-            spool_upload(file, spooled, limit)
-        except IngestError as exc:
-            too_large = exc.code == errors.TOO_LARGE
-            status_code = (
-                status.HTTP_413_CONTENT_TOO_LARGE if too_large else status.HTTP_422_UNPROCESSABLE_CONTENT
-            )
-            raise HTTPException(status_code, {"code": exc.code, "message": exc.message}) from exc
+        spool_upload(file, spooled, limit)
         incoming = Incoming(
             source=source,
             path=Path(spooled.name),
@@ -125,9 +110,7 @@ def _document_or_404(
     audit.document_id = document_id[:32]
     document = DocumentRepository(session).get(document_id, with_pages=with_pages)
     if document is None or not caller.sees(document.unit):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
-        )
+        raise NotFound("no such document", code=DOCUMENT_NOT_FOUND)
     audit.about(document)
     return document
 
@@ -138,13 +121,11 @@ def _object_keys(document: Document) -> dict[str, str | None]:
 
 
 @router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
-def get_document(
-    document_id: str, session: SessionDep, caller: ReaderDep, audit: AuditDep
-) -> dict[str, object]:
+def get_document(document_id: str, session: SessionDep, caller: ReaderDep, audit: AuditDep) -> DocumentRecord:
     """The document's export record (status, dossier, procedure, pages with text)."""
     audit.action = "document.read"
     document = _document_or_404(session, document_id, caller, audit, with_pages=True)
-    return document_record(document)
+    return DocumentRecord.of(document)
 
 
 @router.get(
@@ -208,21 +189,14 @@ def get_document_object(
         document = _document_or_404(session, document_id, caller, audit)
         key = _object_keys(document)[kind]
         if key is None:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                {
-                    "code": "document.not_ready",
-                    "message": f"the {kind} is not available (status: {document.status})",
-                },
+            raise ApiError(
+                f"the {kind} is not available (status: {document.status})", code=DOCUMENT_NOT_READY
             )
         media_type = (
             document.media_type or "application/octet-stream" if kind == "original" else CONTENT_TYPES[kind]
         )
         name = download_name(session, document, kind, key)
-    try:
-        stream = services.store.open(key)
-    except ObjectNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, {"code": exc.code, "message": exc.message}) from exc
+    stream = services.store.open(key)
     headers = {
         "Content-Disposition": content_disposition(name),
         "X-Content-Type-Options": "nosniff",
@@ -283,13 +257,12 @@ def put_procedure(
     audit: AuditDep,
     retrainer: RetrainerDep,
     background: BackgroundTasks,
-) -> dict[str, object]:
+) -> DocumentRecord:
     """Set the document's procedure as the calling reviewer decided it; audited under the caller's name
     (never a name the client sends), and the model retrains when due."""
     audit.action, audit.detail = "procedure.correct", {"procedure": body.procedure}
     audit.detail["old"] = _checked(session, document_id, caller, audit).procedure_id
-    with _coded_refusals():
-        set_procedure(services, document_id, body.procedure, by=caller.label)
+    set_procedure(services, document_id, body.procedure, by=caller.label)
     background.add_task(retrainer.retrain_if_due)
     return _fresh_record(services, document_id)
 
@@ -306,13 +279,12 @@ def put_dossier(
     session: SessionDep,
     caller: ReviewerDep,
     audit: AuditDep,
-) -> dict[str, object]:
+) -> DocumentRecord:
     """File the document under the dossier the calling reviewer states (null: under none); its objects
     move under the dossier, the dossier review reasons are settled; audited with old and new code."""
     audit.action = "dossier.correct"
     _checked(session, document_id, caller, audit)
-    with _coded_refusals():
-        change = set_dossier(services, document_id, body.dossier)
+    change = set_dossier(services, document_id, body.dossier)
     audit.detail = {"old": change.old, "new": change.new}
     audit.dossier_code = change.new or change.old
     return _fresh_record(services, document_id)
@@ -330,15 +302,12 @@ def put_field(
     session: SessionDep,
     caller: ReviewerDep,
     audit: AuditDep,
-) -> dict[str, object]:
+) -> DocumentRecord:
     """Set a key field (citizen ID, name, date, …) as the calling reviewer read it on the page; the value
     must pass the same check the extractor applies; audited with old and new value."""
     audit.action = "field.correct"
     _checked(session, document_id, caller, audit)
-    with _coded_refusals():
-        change = set_field(
-            services, document_id, body.kind, body.value, replaces=body.replaces, by=caller.label
-        )
+    change = set_field(services, document_id, body.kind, body.value, replaces=body.replaces, by=caller.label)
     audit.detail = {"kind": body.kind, "old": change.old, "new": change.new}
     return _fresh_record(services, document_id)
 
@@ -355,13 +324,12 @@ def withdraw_document(
     session: SessionDep,
     caller: ReviewerDep,
     audit: AuditDep,
-) -> dict[str, object]:
+) -> DocumentRecord:
     """Withdraw a mistaken scan: hidden from dossiers, listings and search, kept with its audit trail (an
     admin may purge it later)."""
     audit.action, audit.detail = "document.withdraw", {"reason": body.reason[:200]}
     _checked(session, document_id, caller, audit)
-    with _coded_refusals():
-        withdraw(services, document_id, body.reason)
+    withdraw(services, document_id, body.reason)
     return _fresh_record(services, document_id)
 
 
@@ -378,8 +346,7 @@ def purge_document(
     Its audit entries stay."""
     audit.action = "document.purge"
     _checked(session, document_id, caller, audit)
-    with _coded_refusals():
-        keys = purge(services, document_id)
+    keys = purge(services, document_id)
     audit.detail = {"objects": len(keys)}
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -392,32 +359,10 @@ def _checked(session: Session, document_id: str, caller: Caller, audit: Audit) -
     return document
 
 
-@contextmanager
-def _coded_refusals() -> Iterator[None]:
-    """A correction's refusal (unknown document, busy, bad value) as its coded HTTP status."""
-    try:
-        yield
-    except IngestError as exc:
-        raise _correction_refused(exc) from exc
-
-
-def _correction_refused(exc: IngestError) -> HTTPException:
-    codes = {
-        "document.not_found": status.HTTP_404_NOT_FOUND,
-        "review.busy": status.HTTP_409_CONFLICT,
-        "document.not_withdrawn": status.HTTP_409_CONFLICT,
-    }
-    return HTTPException(
-        codes.get(exc.code, status.HTTP_422_UNPROCESSABLE_CONTENT), {"code": exc.code, "message": exc.message}
-    )
-
-
-def _fresh_record(services: Services, document_id: str) -> dict[str, object]:
+def _fresh_record(services: Services, document_id: str) -> DocumentRecord:
     """The record after a correction, read in a new unit of work."""
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get(document_id, with_pages=True)
         if document is None:  # purged between the two steps
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, {"code": "document.not_found", "message": "no such document"}
-            )
-        return document_record(document)
+            raise NotFound("no such document", code=DOCUMENT_NOT_FOUND)
+        return DocumentRecord.of(document)

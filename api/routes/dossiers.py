@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from api.audit import AuditDep
 from api.auth import ReaderDep
 from api.deps import SessionDep
+from api.errors import DOSSIER_NOT_FOUND, REQUEST_INVALID, ApiError, NotFound
 from api.schemas import DossierListOut, DossierOut, ErrorOut
-from ingest.records import document_record
+from ingest.records import DocumentRecord
 from storage.repositories import DocumentRepository, DossierFilter, DossierRepository
 
 router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
@@ -27,10 +28,7 @@ def _day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"code": "request.invalid", "message": f"no such day: {value}"},
-        ) from exc
+        raise ApiError(f"no such day: {value}", code=REQUEST_INVALID) from exc
 
 
 @router.get("", response_model=DossierListOut)
@@ -79,7 +77,7 @@ def list_dossiers(
 
 
 @router.get("/{code}", response_model=DossierOut, responses={404: {"model": ErrorOut}})
-def get_dossier(code: str, session: SessionDep, caller: ReaderDep, audit: AuditDep) -> dict[str, object]:
+def get_dossier(code: str, session: SessionDep, caller: ReaderDep, audit: AuditDep) -> DossierOut:
     """Every document filed under this dossier code that the caller's unit may see, oldest first; 404 when
     there is none (a dossier of another unit does not exist for this caller)."""
     audit.action, audit.dossier_code = "dossier.read", code[:64]
@@ -87,8 +85,6 @@ def get_dossier(code: str, session: SessionDep, caller: ReaderDep, audit: AuditD
     if DossierRepository(session).get(code) is not None:
         visible = [d for d in DocumentRepository(session).in_dossier(code) if caller.sees(d.unit)]
     if not visible:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "dossier.not_found", "message": "no such dossier"}
-        )
+        raise NotFound("no such dossier", code=DOSSIER_NOT_FOUND)
     audit.detail = {"documents": len(visible)}
-    return {"code": code, "documents": [document_record(d) for d in visible]}
+    return DossierOut(code=code, documents=[DocumentRecord.of(d) for d in visible])

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.auth import Permission, get_caller, refusal
 from api.deps import ServicesDep
+from api.errors import FORBIDDEN, ApiError
 from api.metrics import MetricsDep
 from api.schemas import ErrorOut
 from storage.audit import record_audit
@@ -37,10 +38,7 @@ def get_scraper(request: Request, services: ServicesDep) -> str:
     caller = get_caller(request, services)
     if not caller.can(Permission.ADMINISTER):
         record_audit(services.db, refusal(request, caller, Permission.ADMINISTER))
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            {"code": "auth.forbidden", "message": "the metrics are for admins and the metrics token"},
-        )
+        raise ApiError("the metrics are for admins and the metrics token", code=FORBIDDEN)
     return caller.label
 
 

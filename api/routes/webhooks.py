@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.audit import AuditDep
 from api.auth import Caller, Permission, ReaderDep
 from api.deps import SessionDep
+from api.errors import WEBHOOK_BAD_EVENT, WEBHOOK_BAD_URL, WEBHOOK_NOT_FOUND, ApiError, NotFound
 from ingest.webhooks import EVENTS
 from storage.models import Webhook, WebhookDelivery, utcnow
 
@@ -72,16 +73,10 @@ def create_webhook(
     audit.action = "webhook.create"
     parts = urlsplit(body.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"code": "webhook.bad_url", "message": "an http(s) URL with a host"},
-        )
+        raise ApiError("an http(s) URL with a host", code=WEBHOOK_BAD_URL)
     unknown = sorted(set(body.events) - set(EVENTS))
     if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"code": "webhook.bad_event", "message": f"unknown events: {', '.join(unknown)[:200]}"},
-        )
+        raise ApiError(f"unknown events: {', '.join(unknown)[:200]}", code=WEBHOOK_BAD_EVENT)
     hook = Webhook(
         id=uuid4().hex,
         url=body.url,
@@ -156,9 +151,7 @@ def _mine(hook: Webhook, caller: Caller) -> bool:
 def _hook_or_404(session: Session, hook_id: str, caller: Caller) -> Webhook:
     hook = session.get(Webhook, hook_id)
     if hook is None or hook.disabled_at is not None or not _mine(hook, caller):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, {"code": "webhook.not_found", "message": "no such webhook"}
-        )
+        raise NotFound("no such webhook", code=WEBHOOK_NOT_FOUND)
     return hook
 
 
