@@ -51,5 +51,5 @@ bench: system $(STAMP) ## OCR accuracy and speed against plain tesseract and OCR
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check ingest ocr classifiers storage api tests
+	$(BIN)/ruff format --check errors ingest ocr classifiers storage api tests
 	$(BIN)/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,12 @@ def test_images_are_targets_of_the_dockerfile(compose: dict[str, Any]) -> None:
             assert (DOCKER / ".." / service["build"]["context"]).resolve().is_dir()
     worker_stage = dockerfile.split("AS worker", 1)[1]
     assert "tesseract-ocr-vie" in worker_stage and "tesseract-ocr-eng" in worker_stage
-    for copied in re.findall(r"^COPY (\w+) ", dockerfile, flags=re.MULTILINE):
-        assert (DOCKER.parent / copied).is_dir(), copied
+    copied = re.findall(r"^COPY (\w+) ", dockerfile, flags=re.MULTILINE)
+    for folder in copied:
+        assert (DOCKER.parent / folder).is_dir(), folder
+    project = tomllib.loads((DOCKER.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert packages <= set(copied)  # the image holds every package the project installs
 
 
 def test_the_hot_folder_service_watches_the_mounted_scan_folder(compose: dict[str, Any]) -> None:
