@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from examples.synth import EXAMPLES, write_example
+from ingest.records import document_record
 from ingest.settings import Settings
+from storage.repositories import DocumentRepository
 from tests.identities import bearer, make_key
 
 
@@ -54,6 +56,14 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     record = _wait_finished(client, document_id)
     assert record["status"] == "done", record
     assert record["dossier"] == spec.dossier_code and record["procedure"] == "ket-hon"
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.db.unit_of_work() as session:
+        exported = document_record(DocumentRepository(session).get(document_id, with_pages=True))
+    assert exported == record  # the export line and the API answer are one model, field for field
+    route = client.get("/openapi.json").json()["paths"]["/api/v1/documents/{document_id}"]["get"]
+    assert route["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DocumentRecord"
+    )
 
     original = client.get(f"/api/v1/documents/{document_id}/original")
     assert original.status_code == 200 and original.content == path.read_bytes()
