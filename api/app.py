@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.retrainer = Retrainer(services)
         deliverer = Deliverer(services)  # webhook events go out from here, never from the pipeline
         deliverer.start()
+        gc.collect()
+        gc.freeze()  # what start-up built lives as long as the app: later full collections skip it
         try:
             yield
         finally:

@@ -55,6 +55,9 @@ class Database:
         self.engine.dispose()
 
 
+SQLITE_POOL_SIZE = 20
+"""SQLite connections kept open per process: enough for the API's busy threads, so a burst of requests
+reuses connections instead of opening (and schema-loading) new ones and closing them again."""
 SQLITE_WAL_SWITCH_SECONDS = 30.0
 """How long a new connection keeps trying to turn a fresh database to WAL while others open it too."""
 
@@ -93,7 +96,12 @@ def make_engine(url: str) -> Engine:
     """An engine for this URL: SQLite with WAL, foreign keys and a busy timeout; others with pre-ping."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
