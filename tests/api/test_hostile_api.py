@@ -3,33 +3,60 @@ database connections, names that cannot reach the file system, and a production 
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
+from PIL import Image
 
-from api.app import create_app
 from api.uploads import upload_source
 from ingest.intake import intake
 from ingest.services import Services, build_services
-from ingest.settings import Settings, load_settings
+from ingest.settings import load_settings
 from tests.identities import bearer, make_key
+from tests.ocr.pdfs import SAFE_LINK, active_elements, active_pdf, link_targets
 from tests.serving import SOHOA, sohoa_serve
 
 CODE = "000.00.21.H61-251201-0077"
 
 
+@dataclass
+class Served:
+    """A real `sohoa serve` (embedded, one worker) and this process's own services on its data folder."""
+
+    http: httpx.Client
+    base: str
+    services: Services
+    data_dir: Path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("hostile-serve")
+    data = root / "data"
+    services = build_services(load_settings(data_dir=data, broker_url=None, database_url=None))
+    key = make_key(services, "admin")
+    try:
+        with (
+            sohoa_serve({"SOHOA_DATA_DIR": str(data), "SOHOA_WORKERS": "1"}, root / "serve.log") as base,
+            httpx.Client(base_url=base, headers=bearer(key), timeout=120) as http,
+        ):
+            yield Served(http, base, services, data)
+    finally:
+        services.close()
+
+
 @pytest.fixture
-def admin(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
-        client.headers.update(bearer(make_key(client.app.state.services, "admin")))  # type: ignore[attr-defined]
-        yield client
+def admin(served: Served) -> httpx.Client:
+    """An admin's client of the real server (every route allowed)."""
+    return served.http
 
 
 def _error(response: httpx.Response, status: int) -> str:
@@ -39,7 +66,7 @@ def _error(response: httpx.Response, status: int) -> str:
     return str(body["error"]["code"])
 
 
-def test_every_error_has_the_one_documented_shape(admin: TestClient) -> None:
+def test_every_error_has_the_one_documented_shape(admin: httpx.Client) -> None:
     assert _error(admin.get("/api/v1/nothing-here"), 404) == "request.not_found"
     assert _error(admin.delete("/api/v1/search"), 405) == "request.method_not_allowed"
     assert _error(admin.get("/api/v1/search"), 422) == "request.invalid"  # q missing
@@ -72,8 +99,10 @@ def test_every_error_has_the_one_documented_shape(admin: TestClient) -> None:
     assert "HTTPValidationError" not in schema["components"]["schemas"]
 
 
-def test_downloads_are_attachments_named_for_people_that_run_nothing(admin: TestClient) -> None:
-    services: Services = admin.app.state.services  # type: ignore[attr-defined]
+def test_downloads_are_attachments_named_for_people_that_run_nothing(
+    admin: httpx.Client, served: Served
+) -> None:
+    services = served.services
     first = intake(services, b"%PDF-1.4 first", source="a.pdf", dossier=CODE).document_id
     second = intake(services, b"%PDF-1.4 second", source="b.pdf", dossier=CODE).document_id
     loose = intake(services, b"\x89PNG\r\n\x1a\n loose", source="Giấy khai sinh.png").document_id
@@ -91,7 +120,7 @@ def test_downloads_are_attachments_named_for_people_that_run_nothing(admin: Test
     assert "filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh.original.png" in named
 
 
-def test_upload_names_are_labels_never_paths(admin: TestClient, settings: Settings) -> None:
+def test_upload_names_are_labels_never_paths(admin: httpx.Client, served: Served) -> None:
     for name, expected in (
         ("../../../etc/passwd", "passwd"),
         ("/abs/path/scan.pdf", "scan.pdf"),
@@ -103,10 +132,22 @@ def test_upload_names_are_labels_never_paths(admin: TestClient, settings: Settin
         assert response.status_code == 202, response.text
         record = admin.get(f"/api/v1/documents/{response.json()['id']}").json()
         assert record["source"] == expected
-    # httpx percent-encodes a NUL in a multipart name; a raw client may not: the cleaning itself.
+    # httpx percent-encodes a NUL in a multipart name; a raw client need not: send the bytes themselves.
+    boundary = "sohoa-hostile"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="nul\x00byte.pdf"\r\n'
+        f"Content-Type: application/pdf\r\n\r\nnot a scan either\r\n--{boundary}--\r\n"
+    ).encode()
+    raw = admin.post(
+        "/api/v1/documents",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert raw.status_code == 202, raw.text  # taken in, under a cleaned name
+    assert admin.get(f"/api/v1/documents/{raw.json()['id']}").json()["source"] == "nulbyte.pdf"
     assert upload_source("nul\x00byte\r\n.pdf") == "nulbyte.pdf" and upload_source(None) == "upload"
-    stored = {p.name for p in settings.data_dir.rglob("*")}
-    assert "passwd" not in stored and not (settings.data_dir.parent / "etc").exists()
+    stored = {p.name for p in served.data_dir.rglob("*")}
+    assert "passwd" not in stored and not (served.data_dir.parent / "etc").exists()
 
 
 def test_production_refuses_to_start_with_laptop_settings(tmp_path: Path) -> None:
@@ -225,3 +266,44 @@ def _wait(
             time.sleep(0.5)
     assert len(seen) == len(ids), seen
     return seen
+
+
+def _finished(http: httpx.Client, document_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = http.get(f"/api/v1/documents/{document_id}").json()
+        if record["status"] in ("done", "needs_review", "failed"):
+            return dict(record)
+        time.sleep(0.3)
+    raise AssertionError(f"document {document_id} did not finish in {timeout} s")
+
+
+def test_a_tiff_whose_later_frame_is_a_pixel_bomb_fails_as_too_large(admin: httpx.Client) -> None:
+    """A 1×1 first frame, then a 196 Mpx one in 9 kB of group4: `input.too_large`, and the server goes on."""
+    buffer = io.BytesIO()
+    Image.new("1", (1, 1), 1).save(
+        buffer,
+        format="TIFF",
+        save_all=True,
+        append_images=[Image.new("1", (14_000, 14_000), 1)],
+        compression="group4",
+    )
+    response = admin.post("/api/v1/documents", files={"file": ("bomb.tif", buffer.getvalue(), "image/tiff")})
+    assert response.status_code == 202, response.text
+    record = _finished(admin, response.json()["id"])
+    assert (record["status"], record["error"]["code"]) == ("failed", "input.too_large"), record["error"]
+    assert admin.get("/healthz").status_code == 200
+
+
+def test_the_served_pdf_of_an_active_born_digital_pdf_is_inert(admin: httpx.Client) -> None:
+    data = active_pdf()
+    assert active_elements(data), "the test file carries what the test looks for"
+    response = admin.post("/api/v1/documents", files={"file": ("active.pdf", data, "application/pdf")})
+    assert response.status_code == 202, response.text
+    record = _finished(admin, response.json()["id"])
+    assert record["status"] in ("done", "needs_review"), record["error"]
+    served_pdf = admin.get(f"/api/v1/documents/{record['id']}/pdf")
+    assert served_pdf.status_code == 200 and served_pdf.headers["x-content-type-options"] == "nosniff"
+    assert served_pdf.headers["content-disposition"].startswith("attachment;")
+    assert active_elements(served_pdf.content) == []
+    assert sorted(link_targets(served_pdf.content)) == ["goto page 1", "goto page 2", f"uri {SAFE_LINK}"]
