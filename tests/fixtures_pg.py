@@ -9,8 +9,13 @@ allowed to create databases. No server means failing tests, not skipped ones: we
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -87,3 +92,75 @@ def pg_database(postgres_admin: psycopg.Connection) -> Iterator[str]:
     name = create_database(postgres_admin)
     yield database_url(name)
     drop_database(postgres_admin, name)
+
+
+class PrivateServer:
+    """A PostgreSQL server of one test's own (initdb in a temporary folder, a free port), for tests that
+    restart their server: restarting the machine's shared one would cut off any other test run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = _free_port()
+        self.bin = _postgres_bin()
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:  # initdb refuses root: the server runs as the postgres user
+            shutil.chown(self.folder, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "-t", "60", "start")
+
+    def restart(self) -> None:
+        """Stop and start again on the same port (the options are kept in postmaster.opts; the log file
+        is not, and without it the new server would hold this call's output pipes open)."""
+        log = str(self.folder / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-m", "fast", "-w", "-t", "60", "restart")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60", "stop", check=False)
+
+    def _run(self, tool: str, *arguments: str, check: bool = True) -> None:
+        command = [str(self.bin / tool), *arguments]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if check and done.returncode != 0:
+            pytest.fail(f"{tool} failed: {done.stderr or done.stdout}")
+
+
+def _postgres_bin() -> Path:
+    """The newest PostgreSQL server binaries installed (Debian keeps them under /usr/lib/postgresql/N/bin)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not found:
+        pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)")
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivateServer]:
+    """A PostgreSQL server of this test's own, started; stopped and removed afterwards. Its folder is
+    directly under the temp dir: pytest's own is closed to the postgres user the server runs as."""
+    folder = Path(tempfile.mkdtemp(prefix="sohoa-test-postgres-"))
+    server = PrivateServer(folder)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,34 +1,43 @@
 """Pytest plugin: production mode on real servers — PostgreSQL, Redis, SeaweedFS S3 and real worker processes.
 
-`production_settings` gives settings pointing at a fresh PostgreSQL database, an empty Redis database used
-as the broker, and a fresh S3 bucket on the session's SeaweedFS. `Workers` starts `sohoa worker` processes
-with those settings (the same command operators run) and stops them at the end of the test.
+`production_settings` gives settings pointing at a fresh PostgreSQL database, this run's own Redis
+database (claimed, so runs side by side never share one) as the broker, and a fresh S3 bucket on the
+session's SeaweedFS; `rabbitmq_broker_url` is this run's own RabbitMQ vhost. `Workers` starts `sohoa
+worker` processes with those settings (the same command operators run) and stops them at the end of the test.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 import redis
+from sqlalchemy.engine import make_url
 
 from ingest.celery_app import create_celery
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from storage.models import DocumentStatus
 from storage.repositories import DocumentRepository
-from tests.fixtures_pg import connect_admin, create_database, database_url, drop_database
+from tests.fixtures_pg import PrivateServer, connect_admin, create_database, database_url, drop_database
 
 REDIS_URL = os.environ.get("SOHOA_TEST_REDIS_URL", "redis://127.0.0.1:6379")
-BROKER_DB = 13
+RABBITMQ_URL = os.environ.get("SOHOA_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+CLAIMS_DB = 0
+"""Where test runs claim their Redis database (`sohoa-test:redis-db:N` = the run), never used as a broker."""
+CLAIM_SECONDS = 4 * 3600
+"""A crashed run's claim lapses after this; longer than any CI run."""
 SOHOA = Path(sys.executable).parent / "sohoa"
 
 
@@ -38,21 +47,84 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return {f"SOHOA_{name.upper()}": str(value) for name, value in values.items()}
 
 
-@pytest.fixture
-def production_settings(
-    tmp_path: Path, postgres_admin: psycopg.Connection, s3_server: Any
-) -> Iterator[Settings]:
-    """Settings for production mode: PostgreSQL, a Redis broker (emptied), SeaweedFS S3 (a new bucket)."""
-    client = redis.Redis.from_url(f"{REDIS_URL}/{BROKER_DB}")
+def run_label() -> str:
+    """Names this test run among others on the machine (a developer's run beside CI's)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def redis_broker_url() -> Iterator[str]:
+    """A Redis database (1–15) that this test run alone uses: claimed with SET NX in database 0, released
+    at the end, so two `make test` on one machine never flush or read each other's queues."""
+    claims = redis.Redis.from_url(f"{REDIS_URL}/{CLAIMS_DB}")
+    run = run_label()
     try:
-        client.flushdb()
+        free = (n for n in range(1, 16) if claims.set(_claim(n), run, nx=True, ex=CLAIM_SECONDS))
+        number = next(free, None)
     except redis.ConnectionError as exc:
         pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start it: `service redis-server start`")
-    name = create_database(postgres_admin)
+    if number is None:
+        pytest.fail("Redis databases 1–15 are all claimed by other test runs (keys sohoa-test:redis-db:*)")
+    url = f"{REDIS_URL}/{number}"
+    redis.Redis.from_url(url).flushdb()  # what a crashed run left behind
+    yield url
+    redis.Redis.from_url(url).flushdb()
+    if claims.get(_claim(number)) == run.encode():
+        claims.delete(_claim(number))
+
+
+def _claim(number: int) -> str:
+    return f"sohoa-test:redis-db:{number}"
+
+
+def rabbitmqctl(*arguments: str) -> None:
+    """Run `rabbitmqctl` (vhosts are made and dropped with it), failing the test with its output."""
+    try:
+        done = subprocess.run(
+            ["rabbitmqctl", *arguments], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"rabbitmqctl {' '.join(arguments)} failed: {exc}")
+    if done.returncode != 0:
+        pytest.fail(f"rabbitmqctl {' '.join(arguments)} failed: {done.stderr or done.stdout}")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_broker_url() -> Iterator[str]:
+    """A RabbitMQ vhost of this test run alone (made with `rabbitmqctl`, deleted afterwards): purging
+    its queues cannot touch another run's."""
+    parts = urlsplit(RABBITMQ_URL)
+    vhost = f"sohoa-test-{run_label()}"
+    rabbitmqctl("add_vhost", vhost)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+        yield urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def production_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_server: Any, redis_broker_url: str
+) -> Iterator[Settings]:
+    """Settings for production mode: PostgreSQL, this run's Redis database as the broker (emptied),
+    SeaweedFS S3 (a new bucket). A test marked `own_postgres` gets a PostgreSQL server of its own
+    (`private_postgres`), which it may restart without cutting off other tests."""
+    client = redis.Redis.from_url(redis_broker_url)
+    client.flushdb()
+    own = request.node.get_closest_marker("own_postgres") is not None
+    if own:
+        server: PrivateServer = request.getfixturevalue("private_postgres")
+        with psycopg.connect(server.admin_url, autocommit=True) as private:
+            name = create_database(private)
+        url = make_url(server.admin_url).set(database=name).render_as_string(hide_password=False)
+    else:
+        name = create_database(request.getfixturevalue("postgres_admin"))
+        url = database_url(name)
     settings = load_settings(
         data_dir=tmp_path / "data",
-        database_url=database_url(name),
-        broker_url=f"{REDIS_URL}/{BROKER_DB}",
+        database_url=url,
+        broker_url=redis_broker_url,
         s3_endpoint=s3_server.endpoint,
         s3_access_key=s3_server.access_key,
         s3_secret_key=s3_server.secret_key,
@@ -64,8 +136,9 @@ def production_settings(
     )
     yield settings
     client.flushdb()
-    with connect_admin() as admin:  # a fault test may have restarted the server since
-        drop_database(admin, name)
+    if not own:  # a private server goes with its database
+        with connect_admin() as admin:  # a fault test may have restarted the server since
+            drop_database(admin, name)
 
 
 class Workers:

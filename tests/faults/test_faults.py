@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -30,6 +29,7 @@ from ingest.services import Services, build_services
 from ingest.settings import load_settings
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository
+from tests.fixtures_pg import PrivateServer
 from tests.identities import bearer, make_key
 from tests.production import Workers, settings_env, wait_until_finished
 from tests.serving import sohoa_serve
@@ -188,20 +188,14 @@ def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
     _assert_done_once(production_services, ids)
 
 
+@pytest.mark.own_postgres
 def test_postgresql_restarted_during_a_batch_loses_nothing(
-    production_services: Services, workers: Workers
+    production_services: Services, workers: Workers, private_postgres: PrivateServer
 ) -> None:
+    """The test's own PostgreSQL server is restarted (the machine's shared one stays up for other runs)."""
+    assert f":{private_postgres.port}/" in production_services.settings.database_url
     ids = _batch_under_way(production_services, workers, label="pg", seed=4)
-    clusters = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=True).stdout
-    version, cluster = next(line.split()[:2] for line in clusters.splitlines() if line.split()[2] == "5432")
-    restart = subprocess.run(
-        ["pg_ctlcluster", version, cluster, "restart"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert restart.returncode == 0, restart.stderr
+    private_postgres.restart()
     _assert_none_failed(production_services, workers, ids)
     _assert_done_once(production_services, ids)
 
@@ -252,10 +246,10 @@ def test_200_documents_from_8_clients_all_done_counts_exact(
 
 
 def test_lost_message_is_resent_by_the_sweep_over_rabbitmq(
-    production_services: Services, workers: Workers
+    production_services: Services, workers: Workers, rabbitmq_broker_url: str
 ) -> None:
     """RabbitMQ as the broker this time; a document whose message never reached it is found by the sweep."""
-    rabbit = {"broker_url": os.environ.get("SOHOA_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")}
+    rabbit = {"broker_url": rabbitmq_broker_url}
     workers.settings = workers.settings.model_copy(update=rabbit)
     app = create_celery(workers.settings)
     app.control.purge()
