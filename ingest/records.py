@@ -9,13 +9,22 @@ and exports together, with its description in the OpenAPI schema.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from classifiers.keyfields import FieldKind
 from storage.models import Document, DocumentStatus, Page
+
+
+def _utc(moment: datetime) -> datetime:
+    """Stored times are UTC; SQLite hands them back without their zone, which RFC 3339 requires."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+"""A moment in UTC, written with its offset (`…Z`) whatever the database returned."""
 
 
 class _Record(BaseModel):
@@ -97,7 +106,7 @@ class DocumentRecord(_Record):
     dossier_source: str | None = Field(description="How the document got its dossier code.")
     unit: str | None = Field(description="The unit that received it; None: the province.")
     received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
-    withdrawn_at: datetime | None = Field(
+    withdrawn_at: UtcTime | None = Field(
         description="Set when a reviewer withdrew it: hidden from dossiers and search."
     )
     withdrawn_reason: str | None
@@ -109,8 +118,8 @@ class DocumentRecord(_Record):
     mean_ocr_confidence: float | None
     pages: list[PageRecord]
     objects: ObjectKeys
-    created_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcTime | None
+    finished_at: UtcTime | None
 
     @classmethod
     def of(cls, document: Document) -> DocumentRecord:

@@ -6,6 +6,7 @@ import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -60,6 +61,8 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     with services.db.unit_of_work() as session:
         exported = document_record(DocumentRepository(session).get(document_id, with_pages=True))
     assert exported == record  # the export line and the API answer are one model, field for field
+    for moment in (record["created_at"], record["finished_at"]):  # with their offset, even from SQLite
+        assert datetime.fromisoformat(moment).utcoffset() == timedelta(0), moment
     route = client.get("/openapi.json").json()["paths"]["/api/v1/documents/{document_id}"]["get"]
     assert route["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/DocumentRecord"
