@@ -15,15 +15,20 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from classifiers.text import fold
 from errors import SohoaError
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+# scikit-learn and SciPy are imported where they are used, not here: they take about a second to import,
+# and every process that imports the pipeline (the CLI, each OCR worker) pays it, though only a trained
+# model needs them.
 
 FEATURES = 2**18
 NGRAMS = (2, 4)
@@ -46,6 +51,8 @@ class ModelError(SohoaError):
 
 
 def _vectorizer() -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     return HashingVectorizer(
         analyzer="char_wb", ngram_range=NGRAMS, n_features=FEATURES, alternate_sign=False, norm=None
     )
@@ -144,6 +151,8 @@ def train(texts: Sequence[str], labels: Sequence[str]) -> ProcedureModel:
             f"need at least {MIN_EXAMPLES} confirmed documents of at least 2 procedures "
             f"(have {len(texts)} of {len(set(labels))})"
         )
+    from sklearn.feature_extraction.text import TfidfTransformer
+
     counts = _vectorizer().transform([fold(t) for t in texts])
     tfidf = TfidfTransformer(sublinear_tf=True)
     # Fit on the hashed columns that occur at all: the same solution (absent columns keep a zero weight
@@ -165,6 +174,8 @@ def train(texts: Sequence[str], labels: Sequence[str]) -> ProcedureModel:
 
 
 def _classifier() -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=10.0, max_iter=2000)
 
 
@@ -188,6 +199,9 @@ def _fit_temperature(features: object, labels: np.ndarray, classes: np.ndarray) 
     Each training document is scored by a model fitted without it (stratified folds), which is what new
     documents will look like; a single scalar keeps the ranking and only fixes over- or under-confidence.
     """
+    from scipy.optimize import minimize_scalar
+    from sklearn.model_selection import StratifiedKFold
+
     smallest_class = min(int((labels == c).sum()) for c in classes)
     folds = min(MAX_FOLDS, smallest_class)
     if folds < 2:
