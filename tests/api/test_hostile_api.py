@@ -25,6 +25,8 @@ from tests.ocr.pdfs import SAFE_LINK, active_elements, active_pdf, link_targets
 from tests.serving import SOHOA, sohoa_serve
 
 CODE = "000.00.21.H61-251201-0077"
+UPLOAD_LIMIT = 4 * 2**20
+"""SOHOA_MAX_FILE_BYTES of the module's server."""
 
 
 @dataclass
@@ -45,7 +47,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     key = make_key(services, "admin")
     try:
         with (
-            sohoa_serve({"SOHOA_DATA_DIR": str(data), "SOHOA_WORKERS": "1"}, root / "serve.log") as base,
+            sohoa_serve(
+                {
+                    "SOHOA_DATA_DIR": str(data),
+                    "SOHOA_WORKERS": "1",
+                    "SOHOA_MAX_FILE_BYTES": str(UPLOAD_LIMIT),
+                    "SOHOA_SPOOL_DIR": str(root / "spool"),
+                },
+                root / "serve.log",
+            ) as base,
             httpx.Client(base_url=base, headers=bearer(key), timeout=120) as http,
         ):
             yield Served(http, base, services, data)
@@ -307,3 +317,19 @@ def test_the_served_pdf_of_an_active_born_digital_pdf_is_inert(admin: httpx.Clie
     assert served_pdf.headers["content-disposition"].startswith("attachment;")
     assert active_elements(served_pdf.content) == []
     assert sorted(link_targets(served_pdf.content)) == ["goto page 1", "goto page 2", f"uri {SAFE_LINK}"]
+
+
+def test_an_upload_over_the_size_limit_is_refused_and_leaves_nothing(
+    admin: httpx.Client, served: Served
+) -> None:
+    """Streamed to the spool and refused once the limit is crossed: 413, nothing stored, nothing left over."""
+    before = {p for p in served.data_dir.rglob("*") if p.is_file()}
+    over = os.urandom(UPLOAD_LIMIT + 2**20)
+    response = admin.post("/api/v1/documents", files={"file": ("to-lon.tif", over, "image/tiff")})
+    assert _error(response, 413) == "input.too_large"
+    spool = served.data_dir.parent / "spool"
+    spooled = list(spool.glob("**/sohoa-upload-*"))
+    assert spool.is_dir()  # the upload did go through this server's spool folder
+    after = {p for p in served.data_dir.rglob("*") if p.is_file() and not p.name.startswith("sohoa.db")}
+    assert after <= before and spooled == []
+    assert admin.get("/healthz").status_code == 200
