@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,6 +20,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from tests.serving import free_port
 
 ADMIN_URL_VARIABLE = "SOHOA_TEST_POSTGRES_URL"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -101,7 +102,7 @@ class PrivateServer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.data = folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.bin = _postgres_bin()
 
     @property
@@ -143,12 +144,6 @@ def _postgres_bin() -> Path:
     if not found:
         pytest.fail("no PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql)")
     return found[-1].parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -52,3 +53,14 @@ def sohoa_serve(env: dict[str, str], log: Path, *, start_timeout: float = 90.0) 
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def wait_finished(http: httpx.Client, document_id: str, timeout: float = 180.0) -> dict[str, Any]:
+    """Poll a document's record (a real server's client or a TestClient) until it is finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = http.get(f"/api/v1/documents/{document_id}").json()
+        if record["status"] in {"done", "needs_review", "failed"}:
+            return dict(record)
+        time.sleep(0.3)
+    raise AssertionError(f"document {document_id} did not finish in {timeout} s")

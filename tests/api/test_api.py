@@ -20,6 +20,7 @@ from ingest.records import document_record
 from ingest.settings import Settings
 from storage.repositories import DocumentRepository
 from tests.identities import bearer, make_key
+from tests.serving import wait_finished
 
 
 @contextmanager
@@ -36,16 +37,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def _wait_finished(client: TestClient, document_id: str, timeout: float = 180.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = client.get(f"/api/v1/documents/{document_id}").json()
-        if record["status"] in {"done", "needs_review", "failed"}:
-            return record
-        time.sleep(0.3)
-    raise AssertionError(f"document {document_id} did not finish in {timeout} s")
-
-
 def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Path) -> None:
     spec = next(s for s in EXAMPLES if s.name == "ket-hon-giay-tiep-nhan.jpg")
     path = write_example(spec, tmp_path)
@@ -54,7 +45,7 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
     document_id = response.json()["id"]
     assert response.json()["duplicate"] is False
 
-    record = _wait_finished(client, document_id)
+    record = wait_finished(client, document_id)
     assert record["status"] == "done", record
     assert record["dossier"] == spec.dossier_code and record["procedure"] == "ket-hon"
     services = client.app.state.services  # type: ignore[attr-defined]
@@ -106,7 +97,7 @@ def test_upload_process_and_retrieve_by_dossier(client: TestClient, tmp_path: Pa
 
 def test_bad_upload_fails_with_a_code_and_unknown_ids_are_404(client: TestClient) -> None:
     response = client.post("/api/v1/documents", files={"file": ("notes.txt", b"just text", "text/plain")})
-    record = _wait_finished(client, response.json()["id"])
+    record = wait_finished(client, response.json()["id"])
     assert record["status"] == "failed" and record["error"]["code"] == "input.unsupported"
     assert client.get(f"/api/v1/documents/{record['id']}/pdf").status_code == 409
     missing = client.get("/api/v1/documents/nope")
@@ -132,7 +123,7 @@ def test_a_person_sets_the_procedure_through_the_api(client: TestClient, tmp_pat
     document_id = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes())}).json()[
         "id"
     ]
-    _wait_finished(client, document_id)
+    wait_finished(client, document_id)
     response = client.put(
         f"/api/v1/documents/{document_id}/procedure", json={"procedure": "thuong-tru", "by": "Lê Thị Hoa"}
     )
@@ -153,7 +144,7 @@ def test_links_are_presigned_s3_urls_that_expire(settings: Settings, s3_server, 
     with admin_client(s3_settings) as client:
         upload = client.post("/api/v1/documents", files={"file": (path.name, path.read_bytes(), "image/png")})
         document_id = upload.json()["id"]
-        assert _wait_finished(client, document_id)["status"] == "done"
+        assert wait_finished(client, document_id)["status"] == "done"
         links = client.get(f"/api/v1/documents/{document_id}/links", params={"expires": 60}).json()
         assert client.get(f"/api/v1/documents/{document_id}/links", params={"expires": 5}).status_code == 422
     assert links["direct"] is True and links["expires_at"]
@@ -197,7 +188,7 @@ def test_pages_uploaded_one_by_one_in_a_batch_join_the_dossier_of_the_receipt(
         assert response.status_code == 202, response.text
         ids[name] = response.json()["id"]
     for document_id in ids.values():
-        _wait_finished(client, document_id)
+        wait_finished(client, document_id)
     records = {name: client.get(f"/api/v1/documents/{i}").json() for name, i in ids.items()}
     assert records["phieu.jpg"]["dossier_source"] == "barcode"
     assert (records["don.jpg"]["dossier"], records["don.jpg"]["dossier_source"]) == (code, "group")

@@ -21,8 +21,8 @@ from ingest.intake import intake
 from ingest.services import Services, build_services
 from ingest.settings import load_settings
 from tests.identities import bearer, make_key
-from tests.ocr.pdfs import SAFE_LINK, active_elements, active_pdf, link_targets
-from tests.serving import SOHOA, sohoa_serve
+from tests.ocr.pdfs import SAFE_LINK, active_elements, active_pdf, link_targets, pixel_bomb_tiff
+from tests.serving import SOHOA, sohoa_serve, wait_finished
 
 CODE = "000.00.21.H61-251201-0077"
 UPLOAD_LIMIT = 4 * 2**20
@@ -204,7 +204,6 @@ def test_slow_downloads_hold_no_database_connection(tmp_path: Path, pg_database:
 
 
 def _blank_pdf(pages: int) -> bytes:
-    import io
 
     import pikepdf
 
@@ -217,9 +216,6 @@ def _blank_pdf(pages: int) -> bytes:
 
 
 def _blank_tiff(frames: int) -> bytes:
-    import io
-
-    from PIL import Image
 
     first, *rest = (Image.new("1", (1654, 2339), 1) for _ in range(frames))
     out = io.BytesIO()
@@ -278,29 +274,11 @@ def _wait(
     return seen
 
 
-def _finished(http: httpx.Client, document_id: str, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = http.get(f"/api/v1/documents/{document_id}").json()
-        if record["status"] in ("done", "needs_review", "failed"):
-            return dict(record)
-        time.sleep(0.3)
-    raise AssertionError(f"document {document_id} did not finish in {timeout} s")
-
-
 def test_a_tiff_whose_later_frame_is_a_pixel_bomb_fails_as_too_large(admin: httpx.Client) -> None:
     """A 1×1 first frame, then a 196 Mpx one in 9 kB of group4: `input.too_large`, and the server goes on."""
-    buffer = io.BytesIO()
-    Image.new("1", (1, 1), 1).save(
-        buffer,
-        format="TIFF",
-        save_all=True,
-        append_images=[Image.new("1", (14_000, 14_000), 1)],
-        compression="group4",
-    )
-    response = admin.post("/api/v1/documents", files={"file": ("bomb.tif", buffer.getvalue(), "image/tiff")})
+    response = admin.post("/api/v1/documents", files={"file": ("bomb.tif", pixel_bomb_tiff(), "image/tiff")})
     assert response.status_code == 202, response.text
-    record = _finished(admin, response.json()["id"])
+    record = wait_finished(admin, response.json()["id"], timeout=120)
     assert (record["status"], record["error"]["code"]) == ("failed", "input.too_large"), record["error"]
     assert admin.get("/healthz").status_code == 200
 
@@ -310,7 +288,7 @@ def test_the_served_pdf_of_an_active_born_digital_pdf_is_inert(admin: httpx.Clie
     assert active_elements(data), "the test file carries what the test looks for"
     response = admin.post("/api/v1/documents", files={"file": ("active.pdf", data, "application/pdf")})
     assert response.status_code == 202, response.text
-    record = _finished(admin, response.json()["id"])
+    record = wait_finished(admin, response.json()["id"], timeout=120)
     assert record["status"] in ("done", "needs_review"), record["error"]
     served_pdf = admin.get(f"/api/v1/documents/{record['id']}/pdf")
     assert served_pdf.status_code == 200 and served_pdf.headers["x-content-type-options"] == "nosniff"

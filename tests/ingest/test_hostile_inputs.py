@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import pytest
-from PIL import Image
 
 from ingest.intake import intake
 from ingest.pipeline import process_document
@@ -34,6 +33,7 @@ from tests.ocr.pdfs import (
     blank_tiff,
     link_targets,
     page_text,
+    pixel_bomb_tiff,
 )
 
 
@@ -133,15 +133,7 @@ def test_a_long_blank_tiff_costs_the_same_per_frame(quiet: Services, monkeypatch
 def test_a_tiff_whose_second_frame_is_huge_fails_as_too_large(quiet: Services, tmp_path: Path) -> None:
     """A 1×1 first frame passes Pillow's check at open; the 196 Mpx second frame (9 kB of group4) used to
     raise Pillow's DecompressionBombError only when decoded, which became `internal.error`."""
-    buffer = io.BytesIO()
-    Image.new("1", (1, 1), 1).save(
-        buffer,
-        format="TIFF",
-        save_all=True,
-        append_images=[Image.new("1", (14_000, 14_000), 1)],
-        compression="group4",
-    )
-    record = _process(quiet, buffer.getvalue(), "bomb.tif")
+    record = _process(quiet, pixel_bomb_tiff(), "bomb.tif")
     assert record["status"] == "failed" and record["error"]["code"] == "input.too_large", record["error"]
     assert "Page 2" in record["error"]["message"]
 

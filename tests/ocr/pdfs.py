@@ -140,6 +140,19 @@ def blank_pdf(pages: int) -> bytes:
     return buffer.getvalue()
 
 
+def pixel_bomb_tiff() -> bytes:
+    """A 1×1 first frame (it passes Pillow's check at open), then a 196 Mpx second one in 9 kB of group4."""
+    buffer = io.BytesIO()
+    Image.new("1", (1, 1), 1).save(
+        buffer,
+        format="TIFF",
+        save_all=True,
+        append_images=[Image.new("1", (14_000, 14_000), 1)],
+        compression="group4",
+    )
+    return buffer.getvalue()
+
+
 def blank_tiff(frames: int, size: tuple[int, int] = (64, 80), *, compression: str | None = None) -> bytes:
     """A multi-frame bi-level TIFF of white frames at 200 dpi.
 
