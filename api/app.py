@@ -16,10 +16,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.docs import install_docs
-from api.errors import REQUEST_INVALID, ApiError, http_status
+from api.errors import (
+    METHOD_NOT_ALLOWED,
+    REQUEST_INVALID,
+    REQUEST_MALFORMED,
+    REQUEST_NOT_FOUND,
+    ApiError,
+    http_status,
+)
 from api.metrics import install_metrics
 from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
 from errors import SohoaError, error_code, error_message
+from ingest.errors import TOO_LARGE
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 from ingest.submit import open_submitter
@@ -135,10 +143,10 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 
 
 HTTP_CODES = {
-    400: "request.malformed",
-    404: "request.not_found",
-    405: "request.method_not_allowed",
-    413: "input.too_large",
+    400: REQUEST_MALFORMED,
+    404: REQUEST_NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    413: TOO_LARGE,
 }
 
 

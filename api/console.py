@@ -13,6 +13,7 @@ import sys
 import typer
 from rich.console import Console
 
+from api.errors import AUDIT_BROKEN
 from errors import SohoaError, error_code, error_message, family
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
@@ -24,7 +25,7 @@ EXIT_INFRASTRUCTURE = 1
 EXIT_NOTHING_RAN = 2
 EXIT_INTERRUPTED = 130
 _INFRASTRUCTURE_FAMILIES = {"storage", "processing", "internal"}
-_INFRASTRUCTURE_CODES = {"ocr.unavailable", "audit.broken"}
+_INFRASTRUCTURE_CODES = {"ocr.unavailable", AUDIT_BROKEN}
 
 
 def exit_code(code: str) -> int:

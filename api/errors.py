@@ -9,10 +9,16 @@ themselves: `http_status` does, from the code, for the handler in `api.app`.
 from __future__ import annotations
 
 from errors import INTERNAL, SohoaError, family
+from ingest import errors as ingest_errors
+from ingest.errors import TransientError
+from storage.errors import IntegrityMismatch, StorageUnavailable
 
 AUTH_REQUIRED = "auth.required"
 FORBIDDEN = "auth.forbidden"
 REQUEST_INVALID = "request.invalid"
+REQUEST_MALFORMED = "request.malformed"
+REQUEST_NOT_FOUND = "request.not_found"
+METHOD_NOT_ALLOWED = "request.method_not_allowed"
 TOO_MANY_FILES = "input.too_many_files"
 BATCH_NOT_FOUND = "batch.not_found"
 DOSSIER_NOT_FOUND = "dossier.not_found"
@@ -52,18 +58,18 @@ class NotFound(ApiError):
 _STATUS_OF_CODE = {
     AUTH_REQUIRED: 401,
     FORBIDDEN: 403,
-    "request.method_not_allowed": 405,
-    "input.too_large": 413,
+    METHOD_NOT_ALLOWED: 405,
+    ingest_errors.TOO_LARGE: 413,
     TOO_MANY_FILES: 413,
     DOCUMENT_NOT_READY: 409,
-    "document.not_withdrawn": 409,
-    "review.busy": 409,
+    ingest_errors.NOT_WITHDRAWN: 409,
+    ingest_errors.REVIEW_BUSY: 409,
     UNIT_EXISTS: 409,
     IDENTITY_EXISTS: 409,
-    "processing.retry_later": 503,
-    "storage.unavailable": 503,
-    "ocr.unavailable": 503,
-    "storage.corrupt": 500,
+    TransientError.code: 503,
+    StorageUnavailable.code: 503,
+    "ocr.unavailable": 503,  # tesseract missing (a code of `ocr/`, which the API does not import)
+    IntegrityMismatch.code: 500,
     INTERNAL: 500,
 }
 _STATUS_OF_FAMILY = {
