@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from api.errors import AUDIT_BROKEN
-from errors import SohoaError, error_code, error_message, family
+from errors import error_code, error_message, family
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 
@@ -24,13 +24,14 @@ err = Console(stderr=True)
 EXIT_INFRASTRUCTURE = 1
 EXIT_NOTHING_RAN = 2
 EXIT_INTERRUPTED = 130
-_INFRASTRUCTURE_FAMILIES = {"storage", "processing", "internal"}
+_INFRASTRUCTURE_FAMILIES = {"storage", "processing", "internal", "catalog"}
 _INFRASTRUCTURE_CODES = {"ocr.unavailable", AUDIT_BROKEN}
 
 
 def exit_code(code: str) -> int:
-    """The exit code of an error code: 1 for what an operator fixes (storage, database, tesseract, a broken
-    audit trail), 2 for what the person at the command line fixes (input, usage, a refused value)."""
+    """The exit code of an error code: 1 for what an operator fixes (storage, database, tesseract, the
+    catalog file, a broken audit trail), 2 for what the person at the command line fixes (input, usage, a
+    refused value)."""
     if code in _INFRASTRUCTURE_CODES or family(code) in _INFRASTRUCTURE_FAMILIES:
         return EXIT_INFRASTRUCTURE
     return EXIT_NOTHING_RAN
@@ -53,11 +54,9 @@ def load_cli_settings() -> Settings:
 
 
 def build_cli_services(settings: Settings) -> Services:
-    """Services, or the coded reason they cannot be built and exit 1 (never a traceback)."""
+    """Services, or the coded reason they cannot be built (never a traceback) and the exit its code maps to:
+    1 for storage, the database, the catalog file or an internal error."""
     try:
         return build_services(settings)
-    except SohoaError as exc:
+    except Exception as exc:  # a driver or file error is internal.error: exit 1 too
         raise refuse(exc) from exc
-    except Exception as exc:  # files and drivers: say what, never a traceback; the operator fixes it
-        err.print(f"[red]{error_code(exc)}:[/red] {error_message(exc)}")
-        raise typer.Exit(EXIT_INFRASTRUCTURE) from exc

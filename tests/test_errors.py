@@ -95,6 +95,8 @@ def test_every_code_is_family_dot_reason_and_has_an_error_status() -> None:
         ("ocr.unavailable", 503, EXIT_INFRASTRUCTURE),
         ("storage.corrupt", 500, EXIT_INFRASTRUCTURE),
         ("audit.broken", 500, EXIT_INFRASTRUCTURE),
+        ("catalog.invalid", 422, EXIT_INFRASTRUCTURE),
+        ("model.invalid", 422, EXIT_NOTHING_RAN),
         (INTERNAL, 500, EXIT_INFRASTRUCTURE),
     ],
 )
