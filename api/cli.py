@@ -266,7 +266,7 @@ def ping_command(
 
 @app.command("beat")
 def beat_command() -> None:
-    """Run the periodic sweep that resends stuck or lost documents (one per installation; needs a broker)."""
+    """Optional: sweep from one more process (every worker already sweeps); needs a broker."""
     settings = _settings()
     if settings.embedded:
         err.print(

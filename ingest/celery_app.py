@@ -8,25 +8,37 @@ counter uploads through the API and `bulk` for imports, so a 50,000-page import 
 (workers take from both in turn; `sohoa worker --queues interactive` dedicates some to the counter).
 Services are built once per worker process, on its first task. Tasks are not `shared`: each app's tasks close
 over that app's settings; Celery would otherwise register them into every app made later in the process.
+
+Every worker also sweeps (`Sweeper`, on its main process's timer, every `sweep_interval_seconds`): a
+document or page whose worker machine died is resent once its lease lapses (`lease_seconds`), so nothing
+waits for the broker's visibility timeout. That timeout (Redis) is set above the longest a task can be
+held — its time limit plus the longest retry wait — so a live worker's long page is never delivered twice.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Literal
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
 
-from celery import Celery, Task
+from celery import Celery, Task, bootsteps
 from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_process_init
 from kombu import Queue
+from kombu.exceptions import ChannelError
 
 from ingest import errors
+from ingest.lease import this_process
 from ingest.pagework import finish_fanned_out, process_one_page, start_fan_out
 from ingest.pipeline import give_up_waiting, process_document
 from ingest.retry import backoff_seconds, retries_within
 from ingest.services import Services, build_services
 from ingest.settings import Settings
+from ingest.sweep import SweepResult, sweep
+from storage.db import Database, create_database
+from storage.models import utcnow
+from storage.repositories import LeaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +75,7 @@ def create_celery(settings: Settings) -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="bulk",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.document_timeout_seconds + 600},
+        broker_transport_options={"visibility_timeout": visibility_timeout(settings)},
         beat_schedule={
             "sweep": {
                 "task": SWEEP,
@@ -82,12 +94,11 @@ def create_celery(settings: Settings) -> Celery:
 
     def retry_or_fail(task: Task, document_id: str, exc: errors.TransientError) -> str:
         """Retry the task later (backoff with jitter); after `retry_max_seconds` fail the document."""
+        countdown = backoff_seconds(task.request.retries, cap=settings.retry_backoff_max_seconds)
+        if task.request.retries < max_retries:
+            _hold_for_retry(worker_services(), document_id, task.request.id, countdown)
         try:
-            raise task.retry(
-                exc=exc,
-                countdown=backoff_seconds(task.request.retries, cap=settings.retry_backoff_max_seconds),
-                max_retries=max_retries,
-            )
+            raise task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
         except MaxRetriesExceededError:
             return give_up_waiting(worker_services(), document_id, exc).value
 
@@ -120,7 +131,7 @@ def create_celery(settings: Settings) -> Celery:
     def process_page_task(task: Task, document_id: str, number: int) -> str:
         """Thin task: read one page of a fanned-out document; the last page sends the finishing task."""
         try:
-            if process_one_page(worker_services(), document_id, number):
+            if process_one_page(worker_services(), document_id, number, task.request.id):
                 app.send_task(FINISH_DOCUMENT, args=[document_id], queue=_queue_of(task))
             return "read"
         except errors.TransientError as exc:
@@ -130,7 +141,7 @@ def create_celery(settings: Settings) -> Celery:
     def finish_document_task(task: Task, document_id: str) -> str:
         """Thin task: put a fanned-out document's pages together and record it (no-op once recorded)."""
         try:
-            return finish_fanned_out(worker_services(), document_id).value
+            return finish_fanned_out(worker_services(), document_id, task.request.id).value
         except errors.TransientError as exc:
             return retry_or_fail(task, document_id, exc)
 
@@ -144,21 +155,111 @@ def create_celery(settings: Settings) -> Celery:
 
     @app.task(name=SWEEP, ignore_result=True, shared=False)
     def sweep_task() -> int:
-        """Send documents stuck in processing or queued too long to the workers again."""
-        from ingest.sweep import sweep
+        """Send documents stuck in processing or queued too long to the workers again (`sohoa beat`)."""
+        return sweep_and_resend(app, worker_services().db, settings).count
 
-        found = sweep(worker_services())
-        for document_id in found.all:
-            enqueue(app, document_id, queue="bulk")
-        if found.all:
-            log.warning(
-                "sweep requeued %d stuck and %d lost documents",
-                len(found.stuck_processing),
-                len(found.lost_queued),
-            )
-        return len(found.all)
-
+    app.steps["consumer"].add(_sweeper_step(settings))
     return app
+
+
+def visibility_timeout(settings: Settings) -> float:
+    """Redis redelivers a message not acknowledged this long after it was taken: longer than any task may
+    run plus the longest retry wait, so a live worker's task is never handed to a second one."""
+    longest = max(settings.document_timeout_seconds, settings.page_timeout_seconds)
+    return longest + settings.retry_backoff_max_seconds + 300
+
+
+def _hold_for_retry(services: Services, document_id: str, task_id: str, countdown: float) -> None:
+    """Keep the lease for the retry (which may run in another process); best effort, storage may be down."""
+    until = utcnow() + timedelta(seconds=countdown)
+    try:
+        with services.db.unit_of_work() as session:
+            LeaseRepository(session).release_for_retry(document_id, task_id, this_process(), until)
+    except Exception as exc:
+        log.info("document %s: lease not kept for its retry (%s); the sweep resends it", document_id, exc)
+
+
+def broker_is_empty(app: Celery) -> bool:
+    """True when sohoa's queues hold no message (a broker restarted without persistence forgot them);
+    False when there are messages or the broker cannot be asked."""
+    try:
+        with app.connection_for_write() as connection:
+            channel: Any = connection.default_channel
+            for name in QUEUES:
+                try:
+                    if channel.queue_declare(queue=name, passive=True).message_count:
+                        return False
+                except ChannelError:  # the queue does not exist (yet): nothing in it
+                    channel = connection.channel()
+            return True
+    except Exception as exc:
+        log.info("could not ask the broker how many messages wait: %s", exc)
+        return False
+
+
+def sweep_and_resend(app: Celery, db: Database, settings: Settings) -> SweepResult:
+    """One sweep: find what was left behind and send it to the workers again."""
+    found = sweep(db, settings, broker_empty=broker_is_empty(app))
+    for document_id in found.all:
+        enqueue(app, document_id, queue="bulk")
+    for document_id, number in found.stuck_pages:
+        app.send_task(PROCESS_PAGE, args=[document_id, number], queue="bulk")
+    for document_id in found.unfinished:
+        app.send_task(FINISH_DOCUMENT, args=[document_id], queue="bulk")
+    if found.count:
+        log.warning(
+            "sweep requeued %d stuck and %d lost documents, %d pages, %d to finish",
+            len(found.stuck_processing),
+            len(found.lost_queued),
+            len(found.stuck_pages),
+            len(found.unfinished),
+        )
+    return found
+
+
+def _sweeper_step(settings: Settings) -> type[bootsteps.StartStopStep]:
+    """A consumer bootstep that sweeps on the worker's own timer, in its main process and thread.
+
+    Not a thread: the prefork pool forks new pool processes at any time (one was killed, say), and a fork
+    while another thread holds a lock (an import, a library's cache) leaves the child waiting for ever.
+    A sweep is a few indexed queries, so the main loop is held up for milliseconds.
+    """
+
+    class Sweeper(bootsteps.StartStopStep):
+        """Sweeps every `sweep_interval_seconds`."""
+
+        requires: ClassVar[set[str]] = {"celery.worker.consumer.tasks:Tasks"}
+
+        def __init__(self, consumer: Any, **kwargs: Any) -> None:
+            super().__init__(consumer, **kwargs)
+            self._entry: Any = None
+            self._db: Database | None = None
+
+        def start(self, consumer: Any) -> None:
+            app = consumer.app
+            # No pooled connection: pool processes forked later must not inherit one.
+            self._db = create_database(settings.effective_database_url, create_tables=False, pooled=False)
+            self._entry = consumer.timer.call_repeatedly(
+                settings.sweep_interval_seconds, self._sweep, args=(app,), priority=10
+            )
+
+        def stop(self, consumer: Any) -> None:
+            if self._entry is not None:
+                self._entry.cancel()
+                self._entry = None
+            if self._db is not None:
+                self._db.dispose()
+                self._db = None
+
+        def _sweep(self, app: Celery) -> None:
+            if self._db is None:
+                return
+            try:
+                sweep_and_resend(app, self._db, settings)
+            except Exception as exc:  # the database restarting: sweep again next time
+                log.warning("sweep failed: %s", exc)
+
+    return Sweeper
 
 
 def _queue_of(task: Task) -> QueueName:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -21,6 +22,7 @@ from classifiers.keyfields import Field, extract_fields
 from classifiers.procedure import Classification
 from ingest import errors
 from ingest.filing import file_under, object_prefix, resolve_group_quietly
+from ingest.lease import Claimant, Heartbeat, LeaseLost, heartbeat_interval, may_take_over
 from ingest.services import Services
 from ingest.webhooks import announce_finished
 from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
@@ -29,7 +31,7 @@ from ocr.page import PageResult, process_page
 from ocr.searchable_pdf import build_searchable_pdf, image_source_pdf
 from storage.errors import StorageError
 from storage.models import Document, DocumentStatus, Page, utcnow
-from storage.repositories import DocumentRepository, DossierRepository
+from storage.repositories import DocumentRepository, DossierRepository, LeaseRepository
 from storage.search import index_document
 
 log = logging.getLogger(__name__)
@@ -59,15 +61,20 @@ def process_document(services: Services, document_id: str, *, lease: str | None 
     Raises `TransientError` when the object store or database is unreachable: the caller retries later
     (Celery with backoff) and the document keeps its lease, so the retry resumes it. `lease` names the
     caller (a Celery task id; None in embedded mode, where the caller owns the machine): a document another
-    task is processing is left alone until its lease is older than the document time limit.
+    task is processing is left alone while that task's heartbeat is fresh (`ingest.lease`).
     """
+    claimant = Claimant(lease)
     try:
         services.refresh_model()
-        claimed = claim(services, document_id, lease)
+        claimed = claim(services, document_id, claimant)
         if claimed is None:
             return current_status(services, document_id)
-        analysis = _analyse(services, claimed)
-        return record(services, claimed, analysis)
+        with holding(services, claimed) as heartbeat:
+            analysis = _analyse(services, claimed, between_pages=heartbeat.check)
+            heartbeat.check()
+            return record(services, claimed, analysis)
+    except LeaseLost:
+        return current_status(services, document_id)
     except Exception as exc:
         if errors.is_transient(exc):
             log.warning("document %s waits for storage: %s", document_id, errors.error_message(exc))
@@ -97,33 +104,55 @@ def current_status(services: Services, document_id: str) -> DocumentStatus:
         return DocumentStatus(document.status) if document else DocumentStatus.FAILED
 
 
-def claim(services: Services, document_id: str, lease: str | None) -> Document | None:
-    """Take the processing lease: queued → processing. None if finished, unknown or leased by another task."""
+def claim(services: Services, document_id: str, claimant: Claimant) -> Document | None:
+    """Take the processing lease: queued → processing. None if finished, unknown or held by a live task."""
     with services.db.unit_of_work() as session:
         document = DocumentRepository(session).get_for_update(document_id)
         if document is None or DocumentStatus(document.status).finished:
             return None
-        if document.status == DocumentStatus.PROCESSING and not _may_resume(services, document, lease):
+        now = utcnow()
+        if document.status == DocumentStatus.PROCESSING and not may_take_over(
+            held_by=document.claimed_by,
+            held_process=document.claimed_process,
+            heartbeat_at=document.heartbeat_at,
+            claimant=claimant,
+            lease_seconds=services.settings.lease_seconds,
+            now=now,
+        ):
             return None
         document.status = DocumentStatus.PROCESSING
-        document.claimed_by = lease
+        document.claimed_by = claimant.task
+        document.claimed_process = claimant.process if claimant.task else None
+        document.heartbeat_at = now
         document.attempts += 1
-        document.started_at = utcnow()
+        document.started_at = now
         document.error_code = document.error_message = None
         session.flush()
         session.expunge(document)
         return document
 
 
-def _may_resume(services: Services, document: Document, lease: str | None) -> bool:
-    """Whether this caller may take over a document already in processing."""
-    if lease is None or document.claimed_by == lease or document.started_at is None:
-        return True
-    started = document.started_at if document.started_at.tzinfo else document.started_at.replace(tzinfo=UTC)
-    return (utcnow() - started).total_seconds() > services.settings.document_timeout_seconds
+@contextmanager
+def holding(services: Services, claimed: Document) -> Iterator[Heartbeat]:
+    """Keep the claimed document's lease alive while the block runs (a no-op lease in embedded mode)."""
+    task, process = claimed.claimed_by, claimed.claimed_process
+    if task is None or process is None:
+        with Heartbeat(None, interval=0, name=claimed.id) as idle:
+            yield idle
+        return
+
+    def renew() -> bool:
+        with services.db.unit_of_work() as session:
+            return LeaseRepository(session).renew_document(claimed.id, task, process, utcnow())
+
+    interval = heartbeat_interval(services.settings.lease_seconds)
+    with Heartbeat(renew, interval=interval, name=f"document {claimed.id}") as heartbeat:
+        yield heartbeat
 
 
-def _analyse(services: Services, document: Document) -> Analysis:
+def _analyse(
+    services: Services, document: Document, *, between_pages: Callable[[], None] = lambda: None
+) -> Analysis:
     settings = services.settings
     if document.size_bytes > settings.max_file_bytes:
         raise OcrError(
@@ -141,10 +170,12 @@ def _analyse(services: Services, document: Document) -> Analysis:
         tempfile.TemporaryDirectory(prefix=f"sohoa-{document.id}-") as spool_dir,
     ):
         spool = Path(spool_dir)
-        pages = [
-            process_page(source, engine=services.engine, options=services.page_options, spool=spool)
-            for source in decoded.pages()
-        ]
+        pages = []
+        for source in decoded.pages():
+            between_pages()
+            pages.append(
+                process_page(source, engine=services.engine, options=services.page_options, spool=spool)
+            )
         return conclude(services, original, decoded, pages)
 
 
@@ -212,7 +243,13 @@ def _review_reasons(
 
 
 def record(services: Services, claimed: Document, analysis: Analysis) -> DocumentStatus:
-    """Store derived objects, then write pages and verdict in one unit of work; finally file the original."""
+    """Store derived objects, then write pages and verdict in one unit of work; finally file the original.
+
+    Nothing is stored when the lease was taken over meanwhile (checked first, and again under the row lock).
+    """
+    if not _still_held(services, claimed):
+        log.warning("document %s was taken over by another task; dropping this result", claimed.id)
+        return current_status(services, claimed.id)
     filing = file_under(claimed.dossier_code, claimed.dossier_source, analysis.dossier)
     dossier_code = filing.code
     prefix = object_prefix(claimed.id, dossier_code)
@@ -237,7 +274,11 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         document = repository.get_for_update(claimed.id)
         if document is None:
             raise StorageError(f"document {claimed.id} disappeared while processing")
-        if document.status != DocumentStatus.PROCESSING or document.claimed_by != claimed.claimed_by:
+        if (
+            document.status != DocumentStatus.PROCESSING
+            or document.claimed_by != claimed.claimed_by
+            or document.claimed_process != claimed.claimed_process
+        ):
             # Another task took over after our lease ran out and finished or holds it: its result stands.
             log.warning(
                 "document %s was taken over by %s; dropping this result", claimed.id, document.claimed_by
@@ -268,11 +309,24 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         index_document(session, document.id, "\n".join(p.text for p in analysis.pages))
         document.status = status
         document.finished_at = utcnow()
+    log.info("document %s recorded: %s", claimed.id, status.value)
     if target_original != claimed.original_key:
         services.store.delete(claimed.original_key)  # only after the row points at the filed copy
     resolve_group_quietly(services, claimed.group_key)
     announce_finished(services, claimed.id)
     return status
+
+
+def _still_held(services: Services, claimed: Document) -> bool:
+    """Whether the claim `claimed` was made under is still the document's lease."""
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get(claimed.id)
+        return (
+            document is not None
+            and document.status == DocumentStatus.PROCESSING
+            and document.claimed_by == claimed.claimed_by
+            and document.claimed_process == claimed.claimed_process
+        )
 
 
 def _stated_reasons(claimed: Document, reasons: list[str]) -> list[str]:

@@ -54,8 +54,14 @@ class Settings(BaseSettings):
         default=900.0, gt=0, description="How long a document waits for unreachable storage before it fails."
     )
     retry_backoff_max_seconds: float = Field(default=60.0, gt=0, description="Longest wait between retries.")
+    lease_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        description="A worker renews its hold on a document or page every quarter of this; one not renewed "
+        "this long (its machine died) is taken over by another worker.",
+    )
     sweep_interval_seconds: float = Field(
-        default=300.0, gt=0, description="How often `sohoa beat` looks for stuck or lost documents."
+        default=15.0, gt=0, description="How often every worker looks for stuck or lost documents."
     )
     requeue_queued_after_seconds: float = Field(
         default=1800.0, gt=0, description="A document queued this long is sent to the workers again."

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from storage.errors import StorageUnavailable
 from storage.migrations import alembic_config, head_revision
@@ -93,24 +94,30 @@ def _switch_to_wal(cursor: Any) -> None:
         pause = min(pause * 2, 0.2)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for this URL: SQLite with WAL, foreign keys and a busy timeout; others with pre-ping."""
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """An engine for this URL: SQLite with WAL, foreign keys and a busy timeout; others with pre-ping.
+
+    `pooled=False` keeps no connection open between units of work: for a process that forks children
+    (a Celery worker's main process), which must not inherit a live connection.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_SIZE,
+        pool: dict[str, Any] = (
+            {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
+            if pooled
+            else {"poolclass": NullPool}
         )
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if not pooled:
+        return create_engine(url, poolclass=NullPool)
     return create_engine(url, pool_pre_ping=True)
 
 
-def create_database(url: str, *, create_tables: bool = True) -> Database:
+def create_database(url: str, *, create_tables: bool = True, pooled: bool = True) -> Database:
     """Connect, bring the schema up to date (unless told not to), and return the `Database`."""
-    engine = make_engine(url)
+    engine = make_engine(url, pooled=pooled)
     if create_tables:
         upgrade_database(engine)
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

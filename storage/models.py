@@ -111,7 +111,12 @@ class Document(Base):
     """TSV of every OCR word with its box and confidence."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
-    """Who holds the processing lease (a Celery task id); a redelivered task of the same id may resume."""
+    """Who holds the processing lease: a Celery task id, or `pages` while page tasks read a fanned-out
+    document."""
+    claimed_process: Mapped[str | None] = mapped_column(String(255))
+    """The process running the lease's task (`host:pid`); empty while the task waits to be retried."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the lease was last renewed; a lease not renewed for `lease_seconds` may be taken over."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -141,6 +146,21 @@ class Page(Base):
     dpi: Mapped[float | None] = mapped_column(Float)
 
     document: Mapped[Document] = relationship(back_populates="pages")
+
+
+class PageLease(Base):
+    """One page of a fanned-out document: who is reading it, their last heartbeat, and whether it is read."""
+
+    __tablename__ = "page_leases"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The page task holding it; empty while the page waits in the queue."""
+    claimed_process: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Its result is stored (`work/<document>/page-NNNNN.json`)."""
 
 
 class ProcedureCorrection(Base):

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Document, DocumentStatus, Dossier, Page, ProcedureCorrection
+from storage.models import Document, DocumentStatus, Dossier, Page, PageLease, ProcedureCorrection
 
 
 class DocumentRepository:
@@ -91,6 +91,104 @@ class DocumentRepository:
         if with_pages:
             statement = statement.options(selectinload(Document.pages))
         return list(self.session.scalars(statement))
+
+
+class LeaseRepository:
+    """Heartbeats and hand-overs of processing leases: a document's, and the pages' of a fanned-out one."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def renew_document(self, document_id: str, task: str, process: str, now: datetime) -> bool:
+        """Renew the document's lease if `task` in `process` still holds it; False when it was taken."""
+        result = self.session.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == DocumentStatus.PROCESSING)
+            .where(Document.claimed_by == task, Document.claimed_process == process)
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_for_retry(self, document_id: str, task: str, process: str, until: datetime) -> None:
+        """The task waits to be retried (storage unreachable): its next delivery, on any process, resumes;
+        others keep off until `until`."""
+        self.session.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == DocumentStatus.PROCESSING)
+            .where(Document.claimed_by == task, Document.claimed_process == process)
+            .values(claimed_process=None, heartbeat_at=until)
+            .execution_options(synchronize_session=False)
+        )
+
+    def pages(self, document_id: str) -> list[PageLease]:
+        """The page leases of a fanned-out document, by page number."""
+        statement = select(PageLease).where(PageLease.document_id == document_id).order_by(PageLease.number)
+        return list(self.session.scalars(statement))
+
+    def page_for_update(self, document_id: str, number: int) -> PageLease | None:
+        """One page's lease, locked against concurrent page tasks where the database supports it."""
+        statement = (
+            select(PageLease)
+            .where(PageLease.document_id == document_id, PageLease.number == number)
+            .with_for_update()
+        )
+        return self.session.scalars(statement).first()
+
+    def ensure_pages(self, document_id: str, count: int, done: set[int]) -> list[PageLease]:
+        """Page leases 1..count, made where missing; pages in `done` (their result stored) are marked done."""
+        existing = {lease.number: lease for lease in self.pages(document_id)}
+        for number in range(1, count + 1):
+            lease = existing.get(number)
+            if lease is None:
+                lease = existing[number] = PageLease(document_id=document_id, number=number, done=False)
+                self.session.add(lease)
+            if number in done:
+                lease.done = True
+        self.session.flush()
+        return [existing[n] for n in range(1, count + 1)]
+
+    def renew_page(self, document_id: str, number: int, task: str, process: str, now: datetime) -> bool:
+        """Renew a page's lease (and the fanned-out document's heartbeat); False when it was taken."""
+        result = self.session.execute(
+            update(PageLease)
+            .where(PageLease.document_id == document_id, PageLease.number == number)
+            .where(PageLease.claimed_by == task, PageLease.claimed_process == process)
+            .where(PageLease.done.is_(False))
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == DocumentStatus.PROCESSING)
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def finish_page(self, document_id: str, number: int, task: str, process: str) -> bool:
+        """Mark the page read, if `task` still holds it; False when another took it over meanwhile."""
+        result = self.session.execute(
+            update(PageLease)
+            .where(PageLease.document_id == document_id, PageLease.number == number)
+            .where(PageLease.claimed_by == task, PageLease.claimed_process == process)
+            .values(done=True, claimed_by=None, claimed_process=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def pages_left(self, document_id: str) -> int:
+        """Pages of a fanned-out document not read yet."""
+        statement = (
+            select(func.count())
+            .select_from(PageLease)
+            .where(PageLease.document_id == document_id, PageLease.done.is_(False))
+        )
+        return int(self.session.scalar(statement) or 0)
+
+    def drop_pages(self, document_id: str) -> None:
+        """Forget the page leases of a document that is recorded."""
+        self.session.execute(delete(PageLease).where(PageLease.document_id == document_id))
 
 
 @dataclass(frozen=True)

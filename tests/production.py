@@ -177,7 +177,8 @@ class Workers:
         text = path.read_text(errors="replace") if path.exists() else ""
         return text if tail is None else text[-tail:]
 
-    def children(self, process: subprocess.Popen[bytes]) -> list[int]:
+    @staticmethod
+    def children(process: subprocess.Popen[bytes]) -> list[int]:
         """The pool processes of a worker (the ones that run tasks)."""
         found = []
         for entry in Path("/proc").iterdir():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -170,6 +171,66 @@ def _batch_under_way(services: Services, workers: Workers, *, label: str, seed: 
         enqueue(app, document_id)
     _wait_for_status(services, ids[0], DocumentStatus.PROCESSING, timeout=60)
     return ids
+
+
+def _recorded_once(workers: Workers, ids: list[str]) -> None:
+    """Each document was recorded by exactly one task, across every worker's log (dead ones' included)."""
+    logs = "".join(workers.log(i, tail=None) for i in range(len(workers.processes)))
+    counts = {document_id: logs.count(f"document {document_id} recorded:") for document_id in ids}
+    assert set(counts.values()) == {1}, counts
+
+
+def _held_by(services: Services, process: subprocess.Popen[bytes], ids: list[str]) -> list[str]:
+    """The documents a worker (its main process or pool) is processing now."""
+    with services.db.unit_of_work() as session:
+        rows = session.execute(
+            select(Document.id, Document.claimed_process).where(
+                Document.id.in_(ids), Document.status == DocumentStatus.PROCESSING
+            )
+        ).all()
+    pids = {process.pid, *Workers.children(process)}
+    return [i for i, holder in rows if holder and int(holder.rsplit(":", 1)[1]) in pids]
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_whole_worker_killed_the_next_worker_finishes_everything_once_within_two_minutes(
+    request: pytest.FixtureRequest, production_services: Services, workers: Workers, broker: str
+) -> None:
+    """The worker's main process and its pool die at once (a machine losing power): nothing hands the
+    tasks back. The dead worker's leases stop being renewed; the next worker's sweep (or, over RabbitMQ,
+    the broker handing the messages back) gives them to it. Default lease and sweep settings."""
+    if broker == "rabbitmq":
+        url = request.getfixturevalue("rabbitmq_broker_url")
+        workers.settings = workers.settings.model_copy(update={"broker_url": url})
+    settings = workers.settings
+    assert (settings.lease_seconds, settings.sweep_interval_seconds) == (60.0, 15.0), "the defaults"
+    app = create_celery(settings)
+    app.control.purge()
+    first = workers.start(concurrency=2)
+    ids = [
+        intake(production_services, data, source=f"power-{broker}-{i}.jpg").document_id
+        for i, data in enumerate(_scans(8, seed=31))
+    ]
+    for document_id in ids:
+        enqueue(app, document_id)
+    deadline = time.monotonic() + 120
+    while len(held := _held_by(production_services, first, ids)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(held) == 2, f"the first worker never held two documents: {workers.log()}"
+    time.sleep(1.0)  # inside their OCR
+    os.killpg(first.pid, signal.SIGKILL)
+    killed = time.monotonic()
+    first.wait(timeout=10)
+
+    workers.start(concurrency=2)
+    statuses = wait_until_finished(production_services, ids, timeout=120 - (time.monotonic() - killed))
+    recovered = time.monotonic() - killed
+    print(
+        f"{broker}: {len(held)} documents of the dead worker; all finished {recovered:.0f} s after the kill"
+    )
+    assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log(1)
+    _assert_done_once(production_services, ids)
+    _recorded_once(workers, ids)
 
 
 def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(

@@ -64,7 +64,7 @@ def test_a_page_task_reads_its_own_page_only(
     assert status is DocumentStatus.PROCESSING and sent == list(range(1, 201))
 
     seen = Extractions(monkeypatch)
-    assert process_one_page(services, document_id, 200) is False, "199 pages still to read"
+    assert process_one_page(services, document_id, 200, "page-task") is False, "199 pages still to read"
     assert seen.pages == [200], "pages 1-199 were neither decoded nor text-extracted"
     page = page_from_json(services.store.get_bytes(page_key(document_id, 200)), tmp_path)
     assert (page.number, page.text, page.text_source) == (200, page_text(200), "pdf")

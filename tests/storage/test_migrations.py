@@ -56,6 +56,7 @@ LATER_TABLES = (
     "audit_entries",
     "webhooks",
     "webhook_deliveries",
+    "page_leases",
 )
 LATER_DOCUMENT_COLUMNS = (
     "group_key",
@@ -67,12 +68,14 @@ LATER_DOCUMENT_COLUMNS = (
     "received_by",
     "withdrawn_at",
     "withdrawn_reason",
+    "claimed_process",
+    "heartbeat_at",
 )
-"""What the models gained after the last release that used `create_all` (revisions 0003 and 0004)."""
+"""What the models gained after the last release that used `create_all` (revisions 0003 to 0005)."""
 
 
 def legacy_metadata() -> MetaData:
-    """The models as `create_all` knew them before migrations: without what revisions 0003 and 0004 added."""
+    """The models as `create_all` knew them before migrations: without what revisions 0003 to 0005 added."""
     metadata = MetaData()
     for table in Base.metadata.sorted_tables:
         if table.name in LATER_TABLES:
@@ -109,8 +112,8 @@ def _document(document_id: str, **fields: Any) -> Document:
     )
 
 
-def test_head_is_the_access_revision() -> None:
-    assert HEAD == "0004"
+def test_head_is_the_leases_revision() -> None:
+    assert HEAD == "0005"
 
 
 def test_fresh_database_is_migrated_to_head_and_matches_the_models(empty_url: str) -> None:
