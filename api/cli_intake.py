@@ -39,6 +39,7 @@ from api.console import (
     EXIT_NOTHING_RAN,
     build_cli_services,
     err,
+    exit_code,
     load_cli_settings,
     out,
     refuse,
@@ -50,7 +51,8 @@ from ingest.manifest import Manifest, read_manifest, validate_manifest
 from ingest.messages import DOSSIER_SOURCES, OUTCOMES, Language, error_text, say, word
 from ingest.services import Services
 from ingest.sources import SourceProblem
-from ingest.submit import Finished, Taken, open_submitter
+from ingest.submit import RETRYABLE_PREFIXES, Finished, Submitter, Taken, open_submitter
+from storage import errors as storage_errors
 from storage.audit import AuditEvent, record_audit
 from storage.errors import StorageError
 
@@ -64,6 +66,7 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_command)
     app.command("watch")(watch_command)
     app.command("separator")(separator_command)
+    app.command("retry")(retry_command)
 
 
 class PagesPerMinute(ProgressColumn):
@@ -161,7 +164,7 @@ def import_command(
         )
         _run(services, request, checked, report=report, wait=wait or settings.embedded, language=language)
     except StorageError as exc:
-        raise refuse(exc) from exc
+        raise refuse(exc, error_text(exc.code, exc.message, language)) from exc
     finally:
         services.close()
 
@@ -273,6 +276,9 @@ def _run(
     if abort.is_set():
         err.print(f"[yellow]{say('aborted', language, id=result.import_id)}[/yellow]")
         raise typer.Exit(EXIT_INTERRUPTED)
+    if any(o.error_code == storage_errors.FULL for o in outcomes):  # a rerun after freeing space finishes
+        err.print(f"[red]{storage_errors.FULL}:[/red] {error_text(storage_errors.FULL, None, language)}")
+        raise typer.Exit(exit_code(storage_errors.FULL))
     if result.interrupted:
         err.print(
             f"[yellow]{say('interrupted', language, left=len(result.left), id=result.import_id)}[/yellow]"
@@ -391,6 +397,70 @@ def process_leftovers(services: Services) -> None:
             submitter.wait(pending, on_finished=finished, stop=stop, abort=abort)
     finally:
         services.close()
+
+
+def retry_command(
+    failed: Annotated[
+        list[str],
+        typer.Option(
+            "--failed",
+            help="Send back the documents that failed with this error code, or any code of a family "
+            "(storage, processing); repeatable.",
+        ),
+    ],
+    wait: Annotated[bool, typer.Option(help="With a broker: show progress until all are processed.")] = False,
+) -> None:
+    """Send documents that failed for a passing reason (storage down, a worker killed) back to the queue."""
+    settings = load_cli_settings()
+    language: Language = settings.language
+    wanted = [code.strip().rstrip(".") for code in failed if code.strip()]
+    lasting = [code for code in wanted if not _retryable(code)]
+    if lasting or not wanted:
+        err.print(say("retry_lasting", language, codes=", ".join(lasting) or "-"))
+        raise typer.Exit(EXIT_NOTHING_RAN)
+    services = build_cli_services(settings)
+    try:
+        ids = batch.failed_with(services, wanted)
+        with open_submitter(services) as submitter:
+            requeued = submitter.retry_failed(ids)
+            record_audit(
+                services.db,
+                AuditEvent(
+                    actor=cli_actor(),
+                    action="documents.retry",
+                    detail={"codes": wanted, "documents": len(requeued)},
+                ),
+            )
+            out.print(say("retry_sent", language, count=len(requeued), codes=", ".join(wanted)))
+            if requeued and (wait or settings.embedded):
+                _wait_for(submitter, requeued, language)
+    except StorageError as exc:
+        raise refuse(exc) from exc
+    finally:
+        services.close()
+
+
+def _retryable(code: str) -> bool:
+    """A code (or family) whose failures may pass on another try; `input.*` ones would fail the same way."""
+    return any(code.startswith(prefix) or prefix.startswith(code + ".") for prefix in RETRYABLE_PREFIXES)
+
+
+def _wait_for(submitter: Submitter, document_ids: list[str], language: Language) -> None:
+    """Progress until the documents are finished, then how they ended."""
+    outcomes: Counter[str] = Counter()
+    with _bars(language) as bars, _ctrl_c(language) as (stop, abort):
+        reading = bars.add_task(say("reading", language), total=len(document_ids))
+
+        def finished(done: Finished) -> None:
+            outcomes[done.status.value] += 1
+            bars.advance(reading)
+
+        left = submitter.wait(document_ids, on_finished=finished, stop=stop, abort=abort)
+    if left:
+        outcomes["queued"] += len(left)
+    out.print(
+        ", ".join(f"{word(OUTCOMES, key, language)}: {count}" for key, count in sorted(outcomes.items()))
+    )
 
 
 def watch_command(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from errors import INTERNAL, SohoaError, family
 from ingest import errors as ingest_errors
 from ingest.errors import TransientError
-from storage.errors import IntegrityMismatch, StorageUnavailable
+from storage.errors import IntegrityMismatch, StorageFull, StorageUnavailable
 
 AUTH_REQUIRED = "auth.required"
 FORBIDDEN = "auth.forbidden"
@@ -68,6 +68,7 @@ _STATUS_OF_CODE = {
     IDENTITY_EXISTS: 409,
     TransientError.code: 503,
     StorageUnavailable.code: 503,
+    StorageFull.code: 507,  # Insufficient Storage: the centre's data disk is full
     "ocr.unavailable": 503,  # tesseract missing (a code of `ocr/`, which the API does not import)
     IntegrityMismatch.code: 500,
     INTERNAL: 500,

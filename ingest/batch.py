@@ -30,6 +30,7 @@ from ingest.manifest import Manifest, ManifestRow, normalise_path
 from ingest.services import Services
 from ingest.sources import InputItem, SourceProblem, SpoolError, iter_inputs, local_copy
 from ingest.submit import RETRYABLE_PREFIXES, Finished, Incoming, Taken, open_submitter, spool_dir
+from storage.errors import StorageFull
 from storage.models import Document, DocumentStatus, ImportItem, ImportRun, utcnow
 from storage.repositories import DocumentRepository
 
@@ -155,6 +156,7 @@ def run_import(
     mapping = manifest.mapping() if manifest else {}
     started = time.monotonic()
     pages: dict[str, int] = {}
+    full: StorageFull | None = None
     with open_submitter(services, queue="bulk") as submitter:
         earlier = _earlier_items(services, result.import_id)
         for entry in iter_inputs([Path(p) for p in request.paths], max_file_bytes=_limit(services)):
@@ -168,7 +170,12 @@ def run_import(
             if entry.source in earlier.finished:
                 events.on_skipped(entry.source, earlier.finished[entry.source])
                 continue
-            taken = _take(services, submitter.take, entry, request, result, mapping.get(_key(entry)))
+            try:
+                taken = _take(services, submitter.take, entry, request, result, mapping.get(_key(entry)))
+            except StorageFull as exc:  # every further file would fail the same way: stop the import
+                full = exc
+                result.interrupted = True
+                break
             if isinstance(taken, SourceProblem):
                 record_problem(services, result.import_id, result.run, taken)
                 events.on_problem(taken)
@@ -182,7 +189,7 @@ def run_import(
             submitter.send(to_send)
             result.processed_now.update(to_send)
             events.on_taken(taken)
-        if wait:
+        if wait and full is None:
 
             def finished(done: Finished) -> None:
                 count = pages.get(done.document_id, 1)
@@ -194,6 +201,8 @@ def run_import(
             if not result.left:
                 _resolve_groups(services, result.import_id)
     result.seconds = time.monotonic() - started
+    if full is not None:  # the run's end cannot be recorded on a full disk; a rerun takes over from here
+        raise full
     _end_run(services, result, waited=wait)
     return result
 
@@ -427,6 +436,12 @@ def import_outcomes(services: Services, result: ImportResult) -> list[ItemOutcom
                 )
             )
         return outcomes
+
+
+def failed_with(services: Services, codes: list[str]) -> list[str]:
+    """Failed documents whose error code is one of `codes` or of their families (`storage` → storage.*)."""
+    with services.db.unit_of_work() as session:
+        return DocumentRepository(session).failed_with(codes)
 
 
 def unfinished_all(services: Services) -> list[str]:

@@ -51,8 +51,10 @@ def is_transient(exc: BaseException) -> bool:
     """True for failures that go away by themselves: object store or database unreachable, connection lost."""
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-    from storage.errors import StorageUnavailable
+    from storage.errors import StorageUnavailable, is_disk_full
 
+    if is_disk_full(exc):  # stays full until someone frees space: not worth waiting for
+        return False
     if isinstance(exc, TransientError | StorageUnavailable | OperationalError | InterfaceError):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -7,6 +7,7 @@ object keys: a retried or concurrent intake of one file converges on one documen
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,9 +22,12 @@ from ingest.errors import IngestError
 from ingest.services import Services
 from ocr.decode import sniff
 from ocr.errors import InputError
+from storage.errors import StorageFull
 from storage.models import Document, DocumentStatus
 from storage.objects import CHUNK
 from storage.repositories import DocumentRepository, DossierRepository
+
+log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 1024
 """`ocr.decode.sniff` looks at the first kilobyte only."""
@@ -174,6 +178,9 @@ def _take(
                     received_by=facts.received_by,
                 )
             )
+    except StorageFull:  # no row can point at the original: take it away again, the source file is intact
+        _delete_quietly(services, key)
+        raise
     except IntegrityError:  # the same bytes arrived concurrently: that intake won
         with services.db.unit_of_work() as session:
             existing = DocumentRepository(session).get_by_sha256(sha256)
@@ -181,3 +188,10 @@ def _take(
             raise
         return IntakeResult(existing.id, duplicate=True, status=DocumentStatus(existing.status))
     return IntakeResult(document_id, duplicate=False, status=DocumentStatus.QUEUED)
+
+
+def _delete_quietly(services: Services, key: str) -> None:
+    try:
+        services.store.delete(key)
+    except Exception as exc:  # the row was never written; a leftover object is harmless, if untidy
+        log.warning("could not remove %s after a failed intake: %s", key, exc)

@@ -86,6 +86,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cannot go on for now ({code}): {text}; will retry",
     },
     "watch_stopped": {"vi": "Đã dừng theo dõi.", "en": "Stopped watching."},
+    "retry_sent": {
+        "vi": "Đã gửi lại {count} tài liệu bị lỗi ({codes}) để xử lý lại.",
+        "en": "Sent {count} failed documents ({codes}) back to be processed.",
+    },
+    "retry_lasting": {
+        "vi": "Không gửi lại lỗi {codes}: lỗi này do chính tệp, xử lý lại cũng sẽ lỗi như vậy. "
+        "Chỉ gửi lại được lỗi tạm thời (storage, processing, ocr.timeout, ocr.unavailable, internal).",
+        "en": "Not retrying {codes}: these failures come from the file itself and would happen again. "
+        "Only passing failures can be retried (storage, processing, ocr.timeout, ocr.unavailable, internal).",
+    },
 }
 
 OUTCOMES: dict[str, dict[str, str]] = {
@@ -132,6 +142,10 @@ ERRORS: dict[str, dict[str, str]] = {
     "ocr.failed": {"vi": "Không đọc được chữ trên trang.", "en": "OCR failed."},
     "ocr.unavailable": {"vi": "Chưa cài tesseract.", "en": "tesseract is not installed."},
     "storage.unavailable": {"vi": "Không kết nối được kho lưu trữ.", "en": "Storage is unreachable."},
+    "storage.full": {
+        "vi": "Ổ đĩa lưu dữ liệu đã đầy: giải phóng chỗ trống rồi chạy lại lệnh nhập.",
+        "en": "The data disk is full: free some space, then run the import again.",
+    },
     "processing.timeout": {"vi": "Xử lý quá thời gian cho phép.", "en": "Processing took too long."},
     "processing.crashed": {"vi": "Tiến trình xử lý bị dừng đột ngột.", "en": "The worker process died."},
     "internal.error": {"vi": "Lỗi nội bộ.", "en": "Internal error."},

@@ -29,7 +29,7 @@ from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
 from ocr.errors import OcrError
 from ocr.page import PageResult, process_page
 from ocr.searchable_pdf import build_searchable_pdf, image_source_pdf
-from storage.errors import StorageError
+from storage.errors import StorageError, StorageFull
 from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository, DossierRepository, LeaseRepository
 from storage.search import index_document
@@ -254,18 +254,28 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
     dossier_code = filing.code
     prefix = object_prefix(claimed.id, dossier_code)
     pdf_key, text_key, words_key = f"{prefix}/searchable.pdf", f"{prefix}/text.txt", f"{prefix}/words.tsv"
-    try:
-        services.store.put_file(pdf_key, analysis.pdf, content_type="application/pdf")
-    finally:
-        analysis.pdf.unlink(missing_ok=True)
-    services.store.put_bytes(words_key, words_tsv(analysis.pages).encode("utf-8"), content_type=TSV)
-    text = PAGE_SEPARATOR.join(p.text for p in analysis.pages)
-    services.store.put_bytes(text_key, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
-
     target_original = claimed.original_key
     if dossier_code and not claimed.original_key.startswith(f"dossiers/{dossier_code}/"):
         target_original = f"{prefix}/{claimed.original_key.rsplit('/', 1)[-1]}"
-        services.store.copy(claimed.original_key, target_original)
+    written: list[str] = []
+    try:
+        try:
+            services.store.put_file(pdf_key, analysis.pdf, content_type="application/pdf")
+            written.append(pdf_key)
+        finally:
+            analysis.pdf.unlink(missing_ok=True)
+        services.store.put_bytes(words_key, words_tsv(analysis.pages).encode("utf-8"), content_type=TSV)
+        written.append(words_key)
+        text = PAGE_SEPARATOR.join(p.text for p in analysis.pages)
+        services.store.put_bytes(text_key, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
+        written.append(text_key)
+        if target_original != claimed.original_key:
+            services.store.copy(claimed.original_key, target_original)
+            written.append(target_original)
+    except StorageFull:  # nothing half-written stays: the rerun writes them all again
+        for key in written:
+            services.store.delete(key)
+        raise
 
     reasons = [*_stated_reasons(claimed, analysis.review_reasons), *filing.review_reasons]
     status = DocumentStatus.NEEDS_REVIEW if reasons else DocumentStatus.DONE

@@ -169,7 +169,7 @@ class Submitter:
                 if document.status == DocumentStatus.FAILED and code.startswith(RETRYABLE_PREFIXES):
                     document.status = DocumentStatus.QUEUED
                     document.error_code = document.error_message = None
-                    document.claimed_by = None
+                    document.claimed_by = document.claimed_process = document.heartbeat_at = None
                     document.finished_at = None
                     requeued.append(document.id)
         self.send(requeued)

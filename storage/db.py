@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from storage.errors import StorageUnavailable
+from storage.errors import StorageFull, StorageUnavailable, is_disk_full
 from storage.migrations import alembic_config, head_revision
 from storage.migrations.legacy import adopt_legacy_schema
 
@@ -45,8 +45,10 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
+        except BaseException as exc:
             session.rollback()
+            if is_disk_full(exc):
+                raise StorageFull(f"the database has no space left: {exc}") from exc
             raise
         finally:
             session.close()

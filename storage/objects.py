@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from storage import errors as storage_errors
-from storage.errors import IntegrityMismatch, ObjectNotFound, StorageError, StorageUnavailable
+from storage.errors import (
+    IntegrityMismatch,
+    ObjectNotFound,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+    is_disk_full,
+)
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
 CHUNK = 1024 * 1024
@@ -163,16 +170,25 @@ class LocalObjectStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         except OSError as exc:
-            raise StorageUnavailable(f"cannot write {key}: {exc}") from exc
+            raise _write_error(key, exc) from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, target)
-        except BaseException:
+        except BaseException as exc:
             Path(temporary).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+                raise _write_error(key, exc) from exc
             raise
+
+
+def _write_error(key: str, exc: OSError) -> StorageError:
+    """A failed write as a coded error: a full disk stays full (`storage.full`), others may pass."""
+    if is_disk_full(exc):
+        return StorageFull(f"no space left on the data disk for {key}: {exc.strerror or exc}")
+    return StorageUnavailable(f"cannot write {key}: {exc}")
 
 
 def file_sha256(path: Path) -> str:

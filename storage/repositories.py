@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -79,6 +79,17 @@ class DocumentRepository:
     def ids_with_status(self, *statuses: DocumentStatus) -> list[str]:
         """Ids of documents in any of the given states, oldest first."""
         statement = select(Document.id).where(Document.status.in_(statuses)).order_by(Document.created_at)
+        return list(self.session.scalars(statement))
+
+    def failed_with(self, codes: Sequence[str]) -> list[str]:
+        """Ids of failed documents whose code is one of `codes` or starts with `<code>.`, oldest first."""
+        matches = [Document.error_code == code for code in codes]
+        matches += [Document.error_code.startswith(f"{code}.", autoescape=True) for code in codes]
+        statement = (
+            select(Document.id)
+            .where(Document.status == DocumentStatus.FAILED, or_(*matches))
+            .order_by(Document.created_at)
+        )
         return list(self.session.scalars(statement))
 
     def in_dossier(self, code: str, *, with_pages: bool = True) -> list[Document]:
