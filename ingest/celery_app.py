@@ -94,9 +94,10 @@ def create_celery(settings: Settings) -> Celery:
 
     def retry_or_fail(task: Task, document_id: str, exc: errors.TransientError) -> str:
         """Retry the task later (backoff with jitter); after `retry_max_seconds` fail the document."""
+        if task.request.retries >= max_retries:  # `task.retry(exc=…)` would re-raise exc: fail it here
+            return give_up_waiting(worker_services(), document_id, exc).value
         countdown = backoff_seconds(task.request.retries, cap=settings.retry_backoff_max_seconds)
-        if task.request.retries < max_retries:
-            _hold_for_retry(worker_services(), document_id, task.request.id, countdown)
+        _hold_for_retry(worker_services(), document_id, task.request.id, countdown)
         try:
             raise task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
         except MaxRetriesExceededError:

@@ -241,3 +241,51 @@ def wait_until_finished(services: Services, ids: list[str], *, timeout: float) -
         time.sleep(0.5)
     unfinished = {k: v for k, v in statuses.items() if not v.finished}
     raise AssertionError(f"{len(unfinished)} documents unfinished after {timeout:.0f} s: {unfinished}")
+
+
+class PrivateRedis:
+    """A Redis server of one test (its own port and folder), which the test may kill and start again
+    without touching the machine's shared Redis. `aof`: with the append-only file, as a persistent broker."""
+
+    def __init__(self, directory: Path, *, aof: bool) -> None:
+        from tests.serving import free_port
+
+        self.directory = directory
+        self.aof = aof
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        arguments = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        arguments += ["--save", "", "--appendonly", "yes" if self.aof else "no", "--appendfsync", "everysec"]
+        log = (self.directory / "redis.log").open("ab")
+        self.process = subprocess.Popen(["redis-server", *arguments], stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        """Die as a crash would: SIGKILL, no shutdown save."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PrivateRedis]:
+    """This test's own Redis (AOF when the test is parametrized with `aof=True` via `request.param`)."""
+    server = PrivateRedis(tmp_path / "redis", aof=bool(getattr(request, "param", False)))
+    server.start()
+    yield server
+    server.kill()

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ from storage.models import Document, DocumentStatus, Page, utcnow
 from storage.repositories import DocumentRepository
 from tests.fixtures_pg import PrivateServer
 from tests.identities import bearer, make_key
-from tests.production import Workers, settings_env, wait_until_finished
+from tests.production import SOHOA, PrivateRedis, Workers, rabbitmqctl, settings_env, wait_until_finished
 from tests.serving import sohoa_serve
 
 pytestmark = pytest.mark.faults
@@ -162,7 +163,7 @@ def test_long_document_is_read_page_by_page_by_several_workers(
 def _batch_under_way(services: Services, workers: Workers, *, label: str, seed: int) -> list[str]:
     """Two worker processes busy with 8 queued scans: the moment to break something."""
     workers.start(concurrency=2)
-    app = create_celery(services.settings)
+    app = create_celery(workers.settings)
     ids = [
         intake(services, data, source=f"{label}-{i}.jpg").document_id
         for i, data in enumerate(_scans(8, seed))
@@ -231,6 +232,82 @@ def test_whole_worker_killed_the_next_worker_finishes_everything_once_within_two
     assert not [i for i, s in statuses.items() if s == DocumentStatus.FAILED], workers.log(1)
     _assert_done_once(production_services, ids)
     _recorded_once(workers, ids)
+
+
+@pytest.mark.parametrize("private_redis", [True, False], ids=["aof", "no-aof"], indirect=True)
+def test_redis_restarted_mid_batch_every_document_finishes_once(
+    production_services: Services, workers: Workers, private_redis: PrivateRedis
+) -> None:
+    """The broker dies (SIGKILL) with two documents in OCR and six queued, and comes back 5 s later.
+    With AOF the queue comes back with it; without, the messages are gone and the sweep, seeing empty
+    queues, sends the queued documents again once they waited a lease."""
+    workers.settings = workers.settings.model_copy(update={"broker_url": private_redis.url})
+    ids = _batch_under_way(production_services, workers, label=f"redis-aof-{private_redis.aof}", seed=5)
+    private_redis.kill()
+    killed = time.monotonic()
+    time.sleep(5)
+    private_redis.start()
+    _assert_none_failed(production_services, workers, ids)
+    print(f"redis aof={private_redis.aof}: all finished {time.monotonic() - killed:.0f} s after the kill")
+    _assert_done_once(production_services, ids)
+    _recorded_once(workers, ids)
+
+
+def test_rabbitmq_drops_every_connection_mid_batch_every_document_finishes_once(
+    production_services: Services, workers: Workers, rabbitmq_broker_url: str
+) -> None:
+    """What a RabbitMQ restart does to its clients: every connection of the vhost closed at once, the
+    unacknowledged messages handed back (the durable queues keep the rest)."""
+    workers.settings = workers.settings.model_copy(update={"broker_url": rabbitmq_broker_url})
+    create_celery(workers.settings).control.purge()
+    ids = _batch_under_way(production_services, workers, label="rabbit-drop", seed=6)
+    vhost = unquote(urlsplit(rabbitmq_broker_url).path.lstrip("/"))
+    rabbitmqctl("close_all_connections", "-p", vhost, "sohoa fault test: broker restart")
+    _assert_none_failed(production_services, workers, ids)
+    _assert_done_once(production_services, ids)
+    _recorded_once(workers, ids)
+
+
+def test_s3_down_longer_than_the_retry_budget_fails_coded_and_retry_sends_them_back(
+    production_services: Services, workers: Workers, s3_server: Any
+) -> None:
+    """S3 stays away past `retry_max_seconds`: documents fail with `storage.unavailable` (none lost, none
+    stuck); once it is back, `sohoa retry --failed storage` sends them back and they finish once."""
+    workers.settings = workers.settings.model_copy(update={"retry_max_seconds": 8.0})
+    ids = _batch_under_way(production_services, workers, label="s3-long", seed=7)
+    s3_server.stop()
+    try:
+        statuses = wait_until_finished(production_services, ids, timeout=300)
+    finally:
+        s3_server.start()
+    failed = [i for i, s in statuses.items() if s == DocumentStatus.FAILED]
+    assert failed, "the outage outlasted the retry budget: some documents must have failed"
+    with production_services.db.unit_of_work() as session:
+        codes = {DocumentRepository(session).get(i).error_code for i in failed}  # type: ignore[union-attr]
+    assert codes == {"storage.unavailable"}, codes
+
+    env = {**os.environ, **settings_env(workers.settings)}
+    done = subprocess.run(
+        [str(SOHOA), "retry", "--failed", "storage", "--wait"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Đã gửi lại {len(failed)} tài liệu" in done.stdout, done.stdout
+    refused = subprocess.run(
+        [str(SOHOA), "retry", "--failed", "input.unreadable"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2 and "input.unreadable" in refused.stderr, refused.stderr
+    _assert_none_failed(production_services, workers, ids)
+    _assert_done_once(production_services, ids)
 
 
 def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
