@@ -10,26 +10,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
-from uuid import uuid4
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.credentials import (
+    KEY_PREFIX,
+    key_hash,
+    new_key,
+    new_key_identity,
+    new_user_identity,
+    password_matches,
+    spend_password_work,
+)
 from api.deps import ServicesDep
 from api.errors import AUTH_REQUIRED, FORBIDDEN, ApiError
 from storage.access import IdentityRepository
 from storage.audit import AuditEvent, record_audit
 from storage.models import Identity, Role
 
-KEY_PREFIX = "sohoa_"
-_hasher = PasswordHasher()
+__all__ = ["KEY_PREFIX", "key_hash", "new_key", "new_key_identity", "new_user_identity", "password_matches"]
 
 
 class Permission(StrEnum):
@@ -74,56 +77,6 @@ class Caller:
         return self.unit
 
 
-# --- secrets ---------------------------------------------------------------------------------------------
-
-
-def new_key() -> str:
-    """A fresh API key: `sohoa_` and 43 URL-safe characters (256 bits)."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def new_key_identity(name: str, role: Role, unit: str | None) -> tuple[Identity, str]:
-    """A key identity (not yet added) and the key itself, to be shown once."""
-    key = new_key()
-    identity = Identity(
-        id=uuid4().hex,
-        kind="key",
-        name=name,
-        role=role.value,
-        unit=unit,
-        key_hash=key_hash(key),
-        key_prefix=key[: len(KEY_PREFIX) + 6],
-    )
-    return identity, key
-
-
-def new_user_identity(name: str, role: Role, unit: str | None, password: str) -> Identity:
-    """A staff account (not yet added) with its password hashed."""
-    return Identity(
-        id=uuid4().hex,
-        kind="user",
-        name=name,
-        role=role.value,
-        unit=unit,
-        password_hash=hash_password(password),
-    )
-
-
 # --- the request's caller ----------------------------------------------------------------------------------
 
 
@@ -159,7 +112,7 @@ def _account(identities: IdentityRepository, credentials: str) -> Identity | Non
     name, colon, password = decoded.partition(":")
     account = identities.by_name("user", name) if colon and len(name) <= 128 else None
     if account is None or account.disabled_at is not None or not account.password_hash:
-        _hasher.hash(password or "x")  # the same work either way: timing does not tell names apart
+        spend_password_work(password)
         return None
     if not password_matches(account.password_hash, password):
         return None

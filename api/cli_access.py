@@ -17,8 +17,8 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
-from api.auth import new_key_identity, new_user_identity
 from api.console import build_cli_services, err, load_cli_settings, out, refuse
+from api.credentials import new_key_identity, new_user_identity
 from api.errors import (
     AUDIT_BROKEN,
     IDENTITY_BAD_NAME,
@@ -31,10 +31,9 @@ from api.errors import (
     WEAK_PASSWORD,
     ApiError,
 )
-from api.routes.audit import audit_record
 from ingest.services import Services
 from storage.access import AuditFilter, AuditRepository, IdentityRepository, UnitRepository
-from storage.audit import AuditEvent, record_audit, verify_audit
+from storage.audit import AuditEvent, audit_record, record_audit, verify_audit
 from storage.models import Identity, Role, Unit, utcnow
 
 UNIT_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -40,6 +40,10 @@ def _init_worker(settings_json: str) -> None:
     _worker_services = build_services(Settings.model_validate_json(settings_json))
 
 
+def _ready() -> None:
+    """Nothing: scheduling it starts the pool's processes (`LocalRunner.warm_up`)."""
+
+
 def _run_in_worker(document_id: str) -> str:
     if _worker_services is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker services not initialised")
@@ -84,6 +88,11 @@ class LocalRunner:
 
     def __enter__(self) -> LocalRunner:
         return self
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (each imports the pipeline and builds its services) instead of
+        at the first document, so that start-up overlaps the storing of the originals."""
+        self._pool.schedule(_ready)
 
     def __exit__(self, *_: Any) -> None:
         self.close()

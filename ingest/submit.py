@@ -249,6 +249,7 @@ class _PoolBackend:
 
         self._services = services
         self._runner = LocalRunner(services)
+        self._runner.warm_up()
         self._capacity = services.settings.workers + 1
         self._lock = threading.Lock()
         self._waiting: deque[str] = deque()

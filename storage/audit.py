@@ -180,3 +180,20 @@ def _in_order(session: Session, batch: int) -> Iterator[AuditEntry]:
 def _utc(moment: datetime) -> datetime:
     """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def audit_record(entry: AuditEntry) -> dict[str, object]:
+    """One entry as the API and `sohoa audit show` give it."""
+    return {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "document_id": entry.document_id,
+        "dossier_code": entry.dossier_code,
+        "unit": entry.unit,
+        "address": entry.address,
+        "detail": entry.detail,
+        "hash": entry.hash,
+    }

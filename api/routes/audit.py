@@ -11,7 +11,7 @@ from api.auth import AdminDep
 from api.deps import SessionDep
 from api.schemas import AuditOut
 from storage.access import AuditFilter, AuditRepository
-from storage.models import AuditEntry
+from storage.audit import audit_record
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -36,20 +36,3 @@ def list_audit(
     where = AuditFilter(document, dossier, actor, action, unit=caller.scope)
     entries = AuditRepository(session).find(where, limit=limit, offset=offset)
     return {"entries": [audit_record(entry) for entry in entries]}
-
-
-def audit_record(entry: AuditEntry) -> dict[str, object]:
-    """One entry as the API and `sohoa audit show` give it."""
-    return {
-        "seq": entry.seq,
-        "at": entry.at.isoformat(),
-        "actor": entry.actor,
-        "action": entry.action,
-        "outcome": entry.outcome,
-        "document_id": entry.document_id,
-        "dossier_code": entry.dossier_code,
-        "unit": entry.unit,
-        "address": entry.address,
-        "detail": entry.detail,
-        "hash": entry.hash,
-    }

@@ -261,3 +261,27 @@ def test_the_embedded_worker_processes_what_an_interrupted_run_left_queued(tmp_p
     assert result.returncode == 0, result.stderr
     assert "processing 1 queued document(s)" in result.stdout
     assert [r["status"] for r in _export(data)] == ["done"]
+
+
+def test_retry_sends_passing_failures_back_and_refuses_lasting_ones(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    scans = [_scan(tmp_path / "in" / f"p{n}.jpg", n) for n in range(2)]
+    assert _sohoa(data, "import", *map(str, scans)).returncode == 0
+    with sqlite3.connect(data / "sohoa.db") as db:  # as a long S3 outage leaves them
+        db.execute(
+            "UPDATE documents SET status='failed', error_code='storage.unavailable', error_message='S3 down'"
+        )
+
+    refused = _sohoa(data, "retry", "--failed", "input.unreadable")
+    assert refused.returncode == 2 and "input.unreadable" in refused.stderr, refused.stderr
+    nothing = _sohoa(data, "retry", "--failed", "processing")
+    assert nothing.returncode == 0 and "Đã gửi lại 0 tài liệu" in nothing.stdout, nothing.stdout
+
+    retried = _sohoa(data, "retry", "--failed", "storage")
+    assert retried.returncode == 0, retried.stderr
+    assert "Đã gửi lại 2 tài liệu" in retried.stdout, retried.stdout
+    records = _export(data)
+    assert len(records) == 2 and {r["status"] for r in records} <= {"done", "needs_review"}, records
+    assert all(r["error"] is None for r in records)
+    audit = _sohoa(data, "audit", "show", "--json")
+    assert '"documents.retry"' in audit.stdout, audit.stdout

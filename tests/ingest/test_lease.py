@@ -76,7 +76,7 @@ def test_heartbeat_renews_until_the_lease_is_found_taken() -> None:
         answer = next(answers)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return bool(answer)
 
     with Heartbeat(renew, interval=0.05, name="test") as heartbeat:
         deadline = time.monotonic() + 5
