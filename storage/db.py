@@ -9,16 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from alembic import command
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.errors import StorageFull, StorageUnavailable, is_disk_full
-from storage.migrations import alembic_config, head_revision
-from storage.migrations.legacy import adopt_legacy_schema
+from storage.migrations import HEAD_REVISION, alembic_config
 
 MIGRATION_LOCK_KEY = 0x736F686F61_6462
 """PostgreSQL advisory lock ("sohoadb") held while one process migrates; the others wait, then see it done."""
@@ -162,14 +159,28 @@ def current_revision(target: str | Engine | Connection) -> str | None:
 
 
 def _upgrade_on(connection: Connection, revision: str) -> None:
-    if revision == "head" and _revision_on(connection) == head_revision():
-        return  # the usual start-up: nothing to do, so no lock to wait for
+    if revision == "head" and _at_head(connection):
+        return  # the usual start-up: nothing to do, so no lock to wait for and no alembic to import
+    from alembic import command
+
+    from storage.migrations.legacy import adopt_legacy_schema
+
     _take_migration_lock(connection)
     adopt_legacy_schema(connection)
     command.upgrade(alembic_config(connection), revision)
 
 
+def _at_head(connection: Connection) -> bool:
+    """Whether the database is at the shipped head, read with one query (no alembic)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    versions = list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return versions == [HEAD_REVISION]
+
+
 def _revision_on(connection: Connection) -> str | None:
+    from alembic.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 

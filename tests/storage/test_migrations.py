@@ -18,7 +18,7 @@ from sqlalchemy import ForeignKeyConstraint, MetaData, Table, inspect, text
 
 from storage.db import create_database, current_revision, make_engine, upgrade_database
 from storage.errors import StorageUnavailable
-from storage.migrations import alembic_config, include_name
+from storage.migrations import HEAD_REVISION, alembic_config, head_revision, include_name
 from storage.models import Base, Document
 from storage.search import index_document, search_documents
 from tests import fixtures_pg
@@ -112,8 +112,9 @@ def _document(document_id: str, **fields: Any) -> Document:
     )
 
 
-def test_head_is_the_leases_revision() -> None:
+def test_head_is_the_leases_revision_and_the_constant_says_so() -> None:
     assert HEAD == "0005"
+    assert HEAD_REVISION == HEAD == head_revision(), "storage.migrations.HEAD_REVISION lags the scripts"
 
 
 def test_fresh_database_is_migrated_to_head_and_matches_the_models(empty_url: str) -> None:
