@@ -19,6 +19,8 @@ from types import TracebackType
 
 import psutil
 
+from ingest.errors import IngestError
+
 log = logging.getLogger(__name__)
 
 HELD_BY_PAGES = "pages"
@@ -40,8 +42,10 @@ class Claimant:
     process: str = field(default_factory=this_process)
 
 
-class LeaseLost(Exception):
-    """Another task took this lease over: stop, and record nothing."""
+class LeaseLost(IngestError):
+    """Another task took this lease over: stop, and record nothing (never reaches a document)."""
+
+    code = "processing.lease_lost"
 
 
 def process_gone(process: str | None) -> bool:

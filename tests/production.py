@@ -289,3 +289,16 @@ def private_redis(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pr
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def fresh_rabbitmq_vhost() -> Iterator[str]:
+    """A vhost for one test that closes its connections (the session's vhost stays usable for the rest)."""
+    parts = urlsplit(RABBITMQ_URL)
+    vhost = f"sohoa-test-{run_label()}"
+    rabbitmqctl("add_vhost", vhost)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+        yield urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+    finally:
+        rabbitmqctl("delete_vhost", vhost)

@@ -254,14 +254,13 @@ def test_redis_restarted_mid_batch_every_document_finishes_once(
 
 
 def test_rabbitmq_drops_every_connection_mid_batch_every_document_finishes_once(
-    production_services: Services, workers: Workers, rabbitmq_broker_url: str
+    production_services: Services, workers: Workers, fresh_rabbitmq_vhost: str
 ) -> None:
     """What a RabbitMQ restart does to its clients: every connection of the vhost closed at once, the
     unacknowledged messages handed back (the durable queues keep the rest)."""
-    workers.settings = workers.settings.model_copy(update={"broker_url": rabbitmq_broker_url})
-    create_celery(workers.settings).control.purge()
+    workers.settings = workers.settings.model_copy(update={"broker_url": fresh_rabbitmq_vhost})
     ids = _batch_under_way(production_services, workers, label="rabbit-drop", seed=6)
-    vhost = unquote(urlsplit(rabbitmq_broker_url).path.lstrip("/"))
+    vhost = unquote(urlsplit(fresh_rabbitmq_vhost).path.lstrip("/"))
     rabbitmqctl("close_all_connections", "-p", vhost, "sohoa fault test: broker restart")
     _assert_none_failed(production_services, workers, ids)
     _assert_done_once(production_services, ids)
