@@ -9,7 +9,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DATA ?= data/demo
 
-.PHONY: demo test lint bench system clean-demo
+.PHONY: demo test lint bench system browser clean-demo
 
 system: ## apt packages: tesseract with Vietnamese and English data, fonts for the sample scans
 	@missing=""; \
@@ -20,6 +20,12 @@ system: ## apt packages: tesseract with Vietnamese and English data, fonts for t
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+browser: ## Debian's Chromium for the web app's browser tests (Playwright drives /usr/bin/chromium)
+	@dpkg -s chromium >/dev/null 2>&1 || { \
+	  echo "installing system packages: chromium"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +40,7 @@ demo: system $(STAMP) ## generate sample scans and import them in embedded mode
 clean-demo:
 	rm -rf $(DEMO_DATA) examples/scans
 
-test: system $(STAMP) ## the whole suite, against real PostgreSQL, Redis, RabbitMQ (started if down) and SeaweedFS
+test: system browser $(STAMP) ## the whole suite, against real PostgreSQL, Redis, RabbitMQ (started if down) and SeaweedFS
 	$(BIN)/python scripts/test_servers.py
 	$(BIN)/pytest -q
 

@@ -26,6 +26,7 @@ from api.errors import (
 )
 from api.metrics import install_metrics
 from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
+from api.web import install_web
 from errors import SohoaError, error_code, error_message
 from ingest.errors import TOO_LARGE
 from ingest.services import Services, build_services
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(metrics.router)
     install_metrics(app)
+    install_web(app)
 
     @app.exception_handler(HTTPException)
     async def coded_http_error(request: Request, exc: HTTPException) -> JSONResponse:

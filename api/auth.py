@@ -1,4 +1,5 @@
-"""Who is calling and what they may do: API keys (Bearer) and staff accounts (Basic), roles, units.
+"""Who is calling and what they may do: API keys (Bearer), staff accounts (Basic, or the web app's session
+cookie with its CSRF header), roles, units.
 
 Keys are 256-bit random tokens stored as SHA-256 (a fast hash is right for high-entropy secrets: nothing to
 brute-force); passwords are argon2id through argon2-cffi (slow on purpose). Routes declare what they need by
@@ -28,6 +29,7 @@ from api.credentials import (
 )
 from api.deps import ServicesDep
 from api.errors import AUTH_REQUIRED, FORBIDDEN, ApiError
+from api.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, signed_in, tokens_match
 from storage.access import IdentityRepository
 from storage.audit import AuditEvent, record_audit
 from storage.models import Identity, Role
@@ -90,6 +92,8 @@ def get_caller(request: Request, services: ServicesDep) -> Caller:
     scheme, _, credentials = header.partition(" ")
     credentials = credentials.strip()
     address = request.client.host if request.client else None
+    if not credentials and SESSION_COOKIE in request.cookies:
+        return _browser_caller(request, services, address)
     if not credentials:
         raise _unauthorized("send Authorization: Bearer <API key>")
     with services.db.unit_of_work() as session:
@@ -102,6 +106,20 @@ def get_caller(request: Request, services: ServicesDep) -> Caller:
         if identity is None:
             raise _unauthorized("the credentials are not valid (revoked key, wrong password, unknown scheme)")
         return Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
+
+
+def _browser_caller(request: Request, services: ServicesDep, address: str | None) -> Caller:
+    """The staff account of the web app's session cookie; a request that changes something must carry the
+    session's CSRF token in `X-CSRF-Token` (a cookie alone is what a forged cross-site request has)."""
+    found = signed_in(services, request.cookies.get(SESSION_COOKIE))
+    if found is None:
+        raise _unauthorized("the session has ended: log in again")
+    if request.method not in SAFE_METHODS and not tokens_match(
+        request.headers.get(CSRF_HEADER), found.csrf_token
+    ):
+        raise ApiError("the request lacks the session's CSRF token (X-CSRF-Token)", code=FORBIDDEN)
+    identity = found.identity
+    return Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
 
 
 def _account(identities: IdentityRepository, credentials: str) -> Identity | None:

@@ -119,6 +119,20 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=2.0, gt=0, description="Webhooks: how often due ones are sent."
     )
+    web_session_hours: float = Field(
+        default=10.0, gt=0, le=24 * 30, description="Web app: a sign-in lasts this long (a working day)."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Web app: wrong passwords in a row before the account is locked."
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0, gt=0, description="Web app: how long a locked account refuses every password."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Web app: mark the session cookie Secure — auto: when the request came over HTTPS (or "
+        "X-Forwarded-Proto says so behind a proxy), always in production.",
+    )
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import AuditEntry, Identity, Unit
+from storage.models import AuditEntry, Identity, Unit, WebSession
 
 
 class UnitRepository:
@@ -66,6 +67,43 @@ class IdentityRepository:
         """Identities that can still authenticate (0 means nobody can use the API yet)."""
         statement = select(func.count()).select_from(Identity).where(Identity.disabled_at.is_(None))
         return int(self.session.scalar(statement) or 0)
+
+
+class WebSessionRepository:
+    """Signed-in browsers of the staff web app, found by the hash of their cookie."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, web_session: WebSession) -> WebSession:
+        self.session.add(web_session)
+        self.session.flush()
+        return web_session
+
+    def live(self, token_hash: str, now: datetime) -> tuple[WebSession, Identity] | None:
+        """The unexpired session with this hash and its identity, unless the account is disabled."""
+        statement = (
+            select(WebSession, Identity)
+            .join(Identity, Identity.id == WebSession.identity_id)
+            .where(
+                WebSession.token_hash == token_hash,
+                WebSession.expires_at > now,
+                Identity.disabled_at.is_(None),
+            )
+        )
+        row = self.session.execute(statement).first()
+        return None if row is None else (row[0], row[1])
+
+    def end(self, token_hash: str) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.token_hash == token_hash))
+
+    def end_all_of(self, identity_id: str) -> int:
+        """Sign an account out everywhere (disabled, password changed); returns how many sessions ended."""
+        result = self.session.execute(delete(WebSession).where(WebSession.identity_id == identity_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def purge_expired(self, now: datetime) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.expires_at <= now))
 
 
 @dataclass(frozen=True)

@@ -282,11 +282,31 @@ class Identity(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """Set when the key is revoked or the account disabled; it then authenticates nothing."""
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Failed web logins in a row; reset by a good one."""
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """After too many failed logins the account refuses every password until then."""
 
     @property
     def label(self) -> str:
         """How the audit trail names it: `key:<name>` or `user:<name>`."""
         return f"{self.kind}:{self.name}"
+
+
+class WebSession(Base):
+    """A browser signed in to the staff web app. The cookie holds a random token; only its SHA-256 is kept, so
+    a copy of the database signs nobody in."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """Sent back by every form and script that changes something (synchronizer token)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):
