@@ -49,6 +49,7 @@ class Facts:
     """Pages counted at intake (for progress); the pipeline records the real count."""
     unit: str | None = None
     received_by: str | None = None
+    station: str | None = None
 
 
 NO_FACTS = Facts()
@@ -176,6 +177,7 @@ def _take(
                     page_count=facts.page_count,
                     unit=facts.unit,
                     received_by=facts.received_by,
+                    station=facts.station,
                 )
             )
     except StorageFull:  # no row can point at the original: take it away again, the source file is intact

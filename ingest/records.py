@@ -106,6 +106,7 @@ class DocumentRecord(_Record):
     dossier_source: str | None = Field(description="How the document got its dossier code.")
     unit: str | None = Field(description="The unit that received it; None: the province.")
     received_by: str | None = Field(description="The identity that handed it in (key:…, user:…, cli:…).")
+    station: str | None = Field(default=None, description="The scanning station or counter it came from.")
     withdrawn_at: UtcTime | None = Field(
         description="Set when a reviewer withdrew it: hidden from dossiers and search."
     )
@@ -142,6 +143,7 @@ class DocumentRecord(_Record):
             dossier_source=document.dossier_source,
             unit=document.unit,
             received_by=document.received_by,
+            station=document.station,
             withdrawn_at=document.withdrawn_at,
             withdrawn_reason=document.withdrawn_reason,
             procedure=document.procedure_id,

@@ -51,6 +51,7 @@ def take_stack(services: Services, incoming: Incoming, *, pages: int) -> Taken |
                 page_count=len(part.pages),
                 unit=incoming.unit,
                 received_by=incoming.received_by,
+                station=incoming.station,
             )
             dossier = part.dossier or (
                 incoming.dossier if len(plan.parts(settings.keep_separator_sheets)) == 1 else None

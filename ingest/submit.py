@@ -60,6 +60,8 @@ class Incoming:
     """The unit receiving it (see `storage.models.Document.unit`); None: the province."""
     received_by: str | None = None
     """Who hands it in (`key:…`, `user:…`, `cli:…`)."""
+    station: str | None = None
+    """The scanning station or counter it came from (a hot folder's top folder, a web upload's choice)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class Submitter:
             page_count=pages or None,
             unit=incoming.unit,
             received_by=incoming.received_by,
+            station=incoming.station,
         )
         result = intake_file(
             self.services, incoming.path, source=incoming.source, dossier=dossier, facts=facts

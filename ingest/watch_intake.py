@@ -25,7 +25,11 @@ class SubmitterIntake:
     def submit(self, dropped: DroppedFile) -> Submitted:
         """Take the file in and send it on; bad input is refused with its code, passing trouble raises."""
         incoming = Incoming(
-            source=dropped.source, path=dropped.path, dossier=dropped.dossier, group=dropped.group
+            source=dropped.source,
+            path=dropped.path,
+            dossier=dropped.dossier,
+            group=dropped.group,
+            station=dropped.station,
         )
         try:
             taken = self.submitter.submit(incoming)

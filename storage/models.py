@@ -93,6 +93,8 @@ class Document(Base):
     An identity of a unit sees only that unit's documents."""
     received_by: Mapped[str | None] = mapped_column(String(160))
     """Who handed it in: an identity (`key:<name>`, `user:<name>`) or a local operator (`cli:<user>`)."""
+    station: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The scanning station or counter it came from, when the face knows it (figures per station)."""
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """A reviewer withdrew it (a mistaken scan): hidden from dossiers, listings and search, kept (with its
     audit trail) until an admin purges it."""

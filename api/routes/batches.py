@@ -41,6 +41,9 @@ def create_batch(
     dossier: Annotated[
         str | None, Form(max_length=64, description="Dossier code of every file, when the client knows it.")
     ] = None,
+    station: Annotated[
+        str | None, Form(max_length=64, description="The scanning station or counter, for the figures.")
+    ] = None,
 ) -> dict[str, object]:
     """Take every file in (each stored first, then queued) and return the batch with its first counts;
     follow it with GET. A file that cannot be taken in (empty, too large) is listed with its error; the
@@ -67,6 +70,7 @@ def create_batch(
                 dossier=code,
                 unit=caller.unit,
                 received_by=caller.label,
+                station=station.strip() or None if station else None,
             )
             add_to_batch(services, submitter, batch_id, incoming)
     close_batch(services, batch_id)

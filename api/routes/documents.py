@@ -61,6 +61,9 @@ def upload_document(
     audit: AuditDep,
     file: UploadFile,
     dossier: Annotated[str | None, Form(description="Dossier code, when the counter knows it.")] = None,
+    station: Annotated[
+        str | None, Form(max_length=64, description="The scanning station or counter, for the figures.")
+    ] = None,
     batch: Annotated[
         str | None,
         Form(
@@ -89,6 +92,7 @@ def upload_document(
             group=f"upload:{batch}" if batch else None,
             unit=caller.unit,
             received_by=caller.label,
+            station=station.strip() or None if station else None,
         )
         taken = submitter.submit(incoming)
     first = taken.documents[0]

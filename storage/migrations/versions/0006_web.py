@@ -1,5 +1,6 @@
 """Staff web sessions and login lockout: a table of signed-in browsers (only a hash of each cookie), and on
-each account the count of failed logins in a row and until when it is locked.
+each account the count of failed logins in a row and until when it is locked; the scanning station a document
+came from.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +23,8 @@ def upgrade() -> None:
         "identities", sa.Column("failed_logins", sa.Integer(), nullable=False, server_default=sa.text("0"))
     )
     op.add_column("identities", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("documents", sa.Column("station", sa.String(length=64), nullable=True))
+    op.create_index("ix_documents_station", "documents", ["station"])
     op.create_table(
         "web_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -40,5 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_web_sessions_identity_id", table_name="web_sessions")
     op.drop_table("web_sessions")
+    op.drop_index("ix_documents_station", table_name="documents")
+    op.drop_column("documents", "station")
     op.drop_column("identities", "locked_until")
     op.drop_column("identities", "failed_logins")
