@@ -25,7 +25,7 @@ from api.errors import (
     http_status,
 )
 from api.metrics import install_metrics
-from api.routes import audit, batches, documents, dossiers, health, metrics, search, webhooks
+from api.routes import audit, batches, documents, dossiers, health, metrics, procedures, search, webhooks
 from api.web import install_web
 from errors import SohoaError, error_code, error_message
 from ingest.errors import TOO_LARGE
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(dossiers.router)
     app.include_router(search.router)
+    app.include_router(procedures.router)
     app.include_router(audit.router)
     app.include_router(batches.router)
     app.include_router(webhooks.router)

@@ -173,3 +173,19 @@ class SearchOut(BaseModel):
 
     query: str
     hits: list[SearchHitOut]
+
+
+class ProcedureOut(BaseModel):
+    """One procedure of the catalog."""
+
+    id: str
+    code: str | None = Field(description="National procedure code D.DDDDDD, when known.")
+    name: str
+    components: list[str] = Field(description="Documents a dossier of this procedure usually holds.")
+
+
+class ProcedureListOut(BaseModel):
+    """Procedures matching a search."""
+
+    query: str
+    procedures: list[ProcedureOut]

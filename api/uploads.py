@@ -1,14 +1,24 @@
-"""What the upload routes share: spooling a client's file to local disk within the size limit, and
-turning the client's file name into a harmless label."""
+"""What the upload routes and the intake page share: spooling a client's file to local disk within the size
+limit, turning the client's file name into a harmless label, and taking many files in as one batch."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
 from typing import IO
 
 from fastapi import UploadFile
 
+from api.auth import Caller, Permission
 from ingest import errors
+from ingest.batch import record_problem
+from ingest.batches import add_to_batch, close_batch, open_batch, unique_source
 from ingest.errors import IngestError
+from ingest.services import Services
+from ingest.sources import SourceProblem
+from ingest.submit import Incoming, Submitter, spool_dir
+from storage.models import ImportRun
 from storage.objects import CHUNK
 
 
@@ -32,3 +42,44 @@ def upload_source(filename: str | None) -> str:
     name = "".join(ch for ch in (filename or "") if ch.isprintable())
     name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().lstrip(".")
     return name[:200] or "upload"
+
+
+def take_batch(
+    services: Services,
+    submitter: Submitter,
+    caller: Caller,
+    files: Sequence[UploadFile],
+    *,
+    name: str | None,
+    dossier: str | None,
+    station: str | None,
+) -> str:
+    """Open a batch and take every file in (each stored first, then queued); a file that cannot be taken
+    (empty, too large) is listed in the batch with its error and the others go on. Returns the batch id."""
+    batch_id = open_batch(services, name=name, created_by=caller.identity_id, unit=caller.unit)
+    names: set[str] = set()
+    for upload in files:
+        source = unique_source(names, upload_source(upload.filename))
+        with tempfile.NamedTemporaryFile(prefix="sohoa-batch-", dir=spool_dir(services)) as spooled:
+            try:
+                spool_upload(upload, spooled, services.settings.max_file_bytes)
+            except IngestError as exc:
+                record_problem(services, batch_id, 1, SourceProblem(source, exc.code, exc.message))
+                continue
+            incoming = Incoming(
+                source=source,
+                path=Path(spooled.name),
+                dossier=dossier,
+                unit=caller.unit,
+                received_by=caller.label,
+                station=(station or "").strip()[:64] or None,
+            )
+            add_to_batch(services, submitter, batch_id, incoming)
+    close_batch(services, batch_id)
+    return batch_id
+
+
+def may_follow(run: ImportRun, caller: Caller) -> bool:
+    """A scanner follows the batches it sent; readers, reviewers and admins those of their unit."""
+    own = run.created_by == caller.identity_id
+    return own or (caller.can(Permission.READ) and caller.sees(run.unit))

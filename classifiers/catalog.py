@@ -57,6 +57,22 @@ class Catalog:
         return next((p for p in self.procedures if p.code and p.code == base), None)
 
 
+    def search(self, query: str, *, limit: int = 20) -> list[Procedure]:
+        """Procedures whose code, id or name (tone marks optional) holds every word of `query`; names
+        that start with the query first, then catalog order. An empty query lists the first `limit`."""
+        words = fold(query).split()
+        if not words:
+            return list(self.procedures[:limit])
+        hits: list[tuple[int, int, Procedure]] = []
+        for position, procedure in enumerate(self.procedures):
+            haystack = f"{fold(procedure.code or '')} {fold(procedure.id)} {procedure.folded_name}"
+            if all(word in haystack for word in words):
+                starts = 0 if procedure.folded_name.startswith(" ".join(words)) else 1
+                hits.append((starts, position, procedure))
+        hits.sort(key=lambda hit: (hit[0], hit[1]))
+        return [procedure for _, _, procedure in hits[:limit]]
+
+
 def default_catalog_path() -> Path:
     """The catalog shipped inside the package."""
     return Path(__file__).resolve().parent / "data" / "procedures.yaml"

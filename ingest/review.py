@@ -107,6 +107,27 @@ def set_dossier(services: Services, document_id: str, code: str | None) -> Chang
     return Change(old, code)
 
 
+def accept(services: Services, document_id: str, *, by: str) -> list[str]:
+    """A reviewer looked at the pages and accepts the reading as it stands (low OCR confidence, a blank
+    page, the dossier it is filed under): every review reason left is settled and the document is done.
+    Returns the reasons settled. A procedure is decided with `set_procedure` first."""
+    if not by.strip():
+        raise IngestError("say who accepts the document", code=errors.NO_REVIEWER)
+    with services.db.unit_of_work() as session:
+        document = DocumentRepository(session).get_for_update(document_id)
+        if document is None:
+            raise IngestError(f"no document {document_id}", code=errors.DOCUMENT_NOT_FOUND)
+        if document.status == DocumentStatus.FAILED:
+            raise IngestError("a failed document has nothing to accept", code=errors.DOCUMENT_FAILED)
+        if not DocumentStatus(document.status).finished:
+            raise IngestError(
+                "the document is still being read; try again when it is done", code=errors.REVIEW_BUSY
+            )
+        settled = [r for r in document.review_reasons or [] if " " not in r]
+        _settle(document, tuple(settled))
+    return settled
+
+
 def set_field(
     services: Services, document_id: str, kind: FieldKind, value: str, *, replaces: str | None, by: str
 ) -> Change:

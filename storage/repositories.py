@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -91,6 +91,33 @@ class DocumentRepository:
             .order_by(Document.created_at)
         )
         return list(self.session.scalars(statement))
+
+    def review_queue(
+        self, unit: str | None, *, after: Document | None = None, limit: int = 1
+    ) -> list[Document]:
+        """Documents waiting for a person, oldest first (of `unit`; None: every unit), with their pages;
+        `after`: only those behind that one in the queue (a reviewer skipped it)."""
+        statement = self._waiting(unit).order_by(Document.created_at, Document.id).limit(limit)
+        if after is not None:
+            statement = statement.where(
+                or_(
+                    Document.created_at > after.created_at,
+                    (Document.created_at == after.created_at) & (Document.id > after.id),
+                )
+            )
+        return list(self.session.scalars(statement.options(selectinload(Document.pages))))
+
+    def review_count(self, unit: str | None) -> int:
+        """How many documents wait for a person (of `unit`; None: every unit)."""
+        waiting = self._waiting(unit).with_only_columns(func.count()).order_by(None)
+        return int(self.session.scalar(waiting) or 0)
+
+    @staticmethod
+    def _waiting(unit: str | None) -> Select[tuple[Document]]:
+        statement = select(Document).where(
+            Document.status == DocumentStatus.NEEDS_REVIEW, Document.withdrawn_at.is_(None)
+        )
+        return statement if unit is None else statement.where(Document.unit == unit)
 
     def in_dossier(self, code: str, *, with_pages: bool = True) -> list[Document]:
         """The documents of one dossier, oldest first (their order gives their numbers in downloads)."""

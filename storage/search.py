@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from sqlalchemy import text as sql
@@ -96,20 +97,47 @@ def remove_document(session: Session, document_id: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which documents a search may find; None fields do not filter."""
+
+    procedure: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    """Received at or after (UTC)."""
+    until: datetime | None = None
+    """Received before (UTC)."""
+
+
+NO_FILTER = SearchFilter()
+
+
 def search_documents(
-    session: Session, query: str, *, limit: int = 50, offset: int = 0, unit: str | None = None
+    session: Session,
+    query: str,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    unit: str | None = None,
+    where: SearchFilter = NO_FILTER,
 ) -> list[SearchHit]:
     """Documents matching every word of `query`, best first; an empty or wordless query finds nothing.
-    With `unit`, only that unit's documents."""
+    With `unit`, only that unit's documents; `where` narrows by procedure, status and date received."""
     terms = parse_query(query)
     limit = min(max(limit, 0), MAX_LIMIT)
     if not terms or limit == 0:
         return []
+    sqlite = session.get_bind().dialect.name != "postgresql"
     params = {
         "limit": limit,
         "offset": min(max(offset, 0), MAX_OFFSET),
         "snippet_source": SNIPPET_SOURCE_CHARS,
         "unit": unit,
+        "filtered": unit is not None or where != NO_FILTER,
+        "procedure": where.procedure,
+        "status": where.status,
+        "since": _stored_time(where.since, sqlite),
+        "until": _stored_time(where.until, sqlite),
     }
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(_POSTGRESQL_SEARCH, {**params, "query": _tsquery(terms)})
@@ -119,6 +147,33 @@ def search_documents(
         SearchHit(document_id=document_id, rank=float(rank), snippet=make_snippet(body, terms))
         for document_id, rank, body in rows
     ]
+
+
+def _stored_time(moment: datetime | None, sqlite: bool) -> datetime | str | None:
+    """SQLite keeps SQLAlchemy's naive UTC text (`YYYY-MM-DD HH:MM:SS.ffffff`); compare in that form."""
+    if moment is None or not sqlite:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def highlight(snippet: str, query: str) -> list[tuple[str, bool]]:
+    """The snippet cut into pieces, each marked True where it is a word the query matched (tone marks
+    optional), for a page to wrap in `<mark>` without building HTML from text."""
+    terms = parse_query(query)
+    wanted = {token for term in terms for token in term.tokens}
+    prefixes = {term.tokens[-1] for term in terms if term.prefix}
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for match in _WORD.finditer(snippet):
+        tokens = _fold_word(match.group())
+        hit = bool(tokens) and all(t in wanted or any(t.startswith(p) for p in prefixes) for t in tokens)
+        if match.start() > last:
+            pieces.append((snippet[last : match.start()], False))
+        pieces.append((match.group(), hit))
+        last = match.end()
+    if last < len(snippet):
+        pieces.append((snippet[last:], False))
+    return pieces
 
 
 def parse_query(query: str) -> list[QueryTerm]:
@@ -166,8 +221,13 @@ _POSTGRESQL_SEARCH = sql(
         SELECT s.document_id, ts_rank(s.terms, q.query, 1) AS rank
         FROM search_text AS s, to_tsquery('simple', :query) AS q(query)
         WHERE s.terms @@ q.query
-          AND (CAST(:unit AS TEXT) IS NULL
-               OR s.document_id IN (SELECT d.id FROM documents AS d WHERE d.unit = CAST(:unit AS TEXT)))
+          AND (NOT CAST(:filtered AS BOOLEAN) OR s.document_id IN (
+               SELECT d.id FROM documents AS d
+               WHERE (CAST(:unit AS TEXT) IS NULL OR d.unit = CAST(:unit AS TEXT))
+                 AND (CAST(:procedure AS TEXT) IS NULL OR d.procedure_id = CAST(:procedure AS TEXT))
+                 AND (CAST(:status AS TEXT) IS NULL OR d.status = CAST(:status AS TEXT))
+                 AND (CAST(:since AS TIMESTAMPTZ) IS NULL OR d.created_at >= CAST(:since AS TIMESTAMPTZ))
+                 AND (CAST(:until AS TIMESTAMPTZ) IS NULL OR d.created_at < CAST(:until AS TIMESTAMPTZ))))
           AND s.document_id NOT IN (SELECT w.id FROM documents AS w WHERE w.withdrawn_at IS NOT NULL)
         ORDER BY rank DESC, s.document_id
         LIMIT :limit OFFSET :offset
@@ -184,9 +244,13 @@ _SQLITE_SEARCH = sql(
         SELECT rowid AS id, bm25(search_text_fts) AS score
         FROM search_text_fts
         WHERE search_text_fts MATCH :query
-          AND (:unit IS NULL OR rowid IN (
+          AND (NOT :filtered OR rowid IN (
                SELECT t.id FROM search_text AS t JOIN documents AS d ON d.id = t.document_id
-               WHERE d.unit = :unit))
+               WHERE (:unit IS NULL OR d.unit = :unit)
+                 AND (:procedure IS NULL OR d.procedure_id = :procedure)
+                 AND (:status IS NULL OR d.status = :status)
+                 AND (:since IS NULL OR d.created_at >= :since)
+                 AND (:until IS NULL OR d.created_at < :until)))
           AND rowid NOT IN (
                SELECT t.id FROM search_text AS t JOIN documents AS w ON w.id = t.document_id
                WHERE w.withdrawn_at IS NOT NULL)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api.audit import AuditDep
-from api.auth import CallerDep, Permission, UploaderDep
+from api.auth import CallerDep, UploaderDep
 from api.deps import ServicesDep, SubmitterDep
 from api.errors import BATCH_NOT_FOUND, TOO_MANY_FILES, ApiError, NotFound
 from api.schemas import BatchOut
-from api.uploads import spool_upload, upload_source
-from ingest.batch import record_problem
-from ingest.batches import add_to_batch, batch_progress, close_batch, find_batch, open_batch, unique_source
-from ingest.errors import IngestError
+from api.uploads import may_follow, take_batch
+from ingest.batches import batch_progress, find_batch
 from ingest.intake import check_dossier_code
 from ingest.services import Services
-from ingest.sources import SourceProblem
-from ingest.submit import Incoming, spool_dir
 from storage.models import ImportRun
 
 router = APIRouter(prefix="/api/v1/batches", tags=["batches"])
@@ -52,28 +46,9 @@ def create_batch(
     code = check_dossier_code(dossier) if dossier else None
     if len(files) > MAX_FILES:
         raise ApiError(f"at most {MAX_FILES} files per request", code=TOO_MANY_FILES)
-    batch_id = open_batch(services, name=name, created_by=caller.identity_id, unit=caller.unit)
+    batch_id = take_batch(services, submitter, caller, files, name=name, dossier=code, station=station)
     audit.detail = {"batch": batch_id, "files": len(files)}
     audit.set_unit(caller.unit)
-    names: set[str] = set()
-    for upload in files:
-        source = unique_source(names, upload_source(upload.filename))
-        with tempfile.NamedTemporaryFile(prefix="sohoa-batch-", dir=spool_dir(services)) as spooled:
-            try:
-                spool_upload(upload, spooled, services.settings.max_file_bytes)
-            except IngestError as exc:
-                record_problem(services, batch_id, 1, SourceProblem(source, exc.code, exc.message))
-                continue
-            incoming = Incoming(
-                source=source,
-                path=Path(spooled.name),
-                dossier=code,
-                unit=caller.unit,
-                received_by=caller.label,
-                station=station.strip() or None if station else None,
-            )
-            add_to_batch(services, submitter, batch_id, incoming)
-    close_batch(services, batch_id)
     run = find_batch(services, batch_id)
     assert run is not None
     return _out(services, run)
@@ -85,9 +60,7 @@ def get_batch(batch_id: str, services: ServicesDep, caller: CallerDep, audit: Au
     unit (all of them at province level). Any other batch is 404."""
     audit.action, audit.detail = "batch.read", {"batch": batch_id[:32]}
     run = find_batch(services, batch_id)
-    own = run is not None and run.created_by == caller.identity_id
-    readable = run is not None and caller.can(Permission.READ) and caller.sees(run.unit)
-    if run is None or not (own or readable):
+    if run is None or not may_follow(run, caller):
         raise NotFound("no such batch", code=BATCH_NOT_FOUND)
     audit.set_unit(run.unit)
     return _out(services, run)

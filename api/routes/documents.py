@@ -36,7 +36,7 @@ from api.schemas import (
 from api.uploads import spool_upload, upload_source
 from ingest.intake import check_dossier_code
 from ingest.records import DocumentRecord
-from ingest.review import purge, set_dossier, set_field, set_procedure, withdraw
+from ingest.review import accept, purge, set_dossier, set_field, set_procedure, withdraw
 from ingest.services import Services
 from ingest.submit import Incoming, spool_dir
 from storage.models import Document, utcnow
@@ -313,6 +313,27 @@ def put_field(
     _checked(session, document_id, caller, audit)
     change = set_field(services, document_id, body.kind, body.value, replaces=body.replaces, by=caller.label)
     audit.detail = {"kind": body.kind, "old": change.old, "new": change.new}
+    return _fresh_record(services, document_id)
+
+
+@router.post(
+    "/{document_id}/accept",
+    response_model=DocumentOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def accept_document(
+    document_id: str,
+    services: ServicesDep,
+    session: SessionDep,
+    caller: ReviewerDep,
+    audit: AuditDep,
+) -> DocumentRecord:
+    """The calling reviewer accepts the reading as it stands: every review reason left (low OCR confidence,
+    a blank page, the dossier it is filed under) is settled and the document is done. Decide the procedure
+    first with `PUT …/procedure`; audited `review.accept` with the reasons settled."""
+    audit.action = "review.accept"
+    _checked(session, document_id, caller, audit)
+    audit.detail = {"settled": accept(services, document_id, by=caller.label)}
     return _fresh_record(services, document_id)
 
 
