@@ -56,7 +56,9 @@ def test_an_anonymous_visit_lands_on_the_login_page_and_comes_back_after_it(clie
     signed = log_in(client, "lan", PASSWORD, next_path="/review")
     assert signed.status_code == 303 and signed.headers["location"] == "/review"  # type: ignore[attr-defined]
     cookie = signed.headers["set-cookie"]  # type: ignore[attr-defined]
-    assert "sohoa_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    assert (
+        "sohoa_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    )
 
 
 def test_a_wrong_password_is_refused_without_saying_whether_the_name_exists(client: TestClient) -> None:
@@ -82,17 +84,23 @@ def test_repeated_failures_lock_the_account_even_against_the_right_password(
 
 
 def test_the_login_form_refuses_a_post_without_its_own_token(client: TestClient) -> None:
-    forged = client.post("/login", data={"username": "lan", "password": PASSWORD, "csrf": "x"}, follow_redirects=False)
+    forged = client.post(
+        "/login", data={"username": "lan", "password": PASSWORD, "csrf": "x"}, follow_redirects=False
+    )
     assert forged.status_code == 403
     assert "sohoa_session" not in client.cookies
 
 
-def test_the_session_cookie_reads_the_api_but_changes_nothing_without_the_csrf_header(client: TestClient) -> None:
+def test_the_session_cookie_reads_the_api_but_changes_nothing_without_the_csrf_header(
+    client: TestClient,
+) -> None:
     log_in(client, "lan", PASSWORD)
     assert client.get("/api/v1/search", params={"q": "x"}).status_code == 200
     without = client.put("/api/v1/documents/abc/procedure", json={"procedure": "x"})
     assert without.status_code == 403 and without.json()["error"]["code"] == "auth.forbidden"
-    token = page_csrf(client, "/login?next=/")  # a signed-in visit to /login goes on; read the token off a page
+    token = page_csrf(
+        client, "/login?next=/"
+    )  # a signed-in visit to /login goes on; read the token off a page
     with_token = client.put(
         "/api/v1/documents/abc/procedure", json={"procedure": "x"}, headers={"X-CSRF-Token": token}
     )
