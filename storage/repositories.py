@@ -113,7 +113,7 @@ class DocumentRepository:
         return int(self.session.scalar(waiting) or 0)
 
     @staticmethod
-    def _waiting(unit: str | None) -> Select[tuple[Document]]:
+    def _waiting(unit: str | None) -> Select[Document]:
         statement = select(Document).where(
             Document.status == DocumentStatus.NEEDS_REVIEW, Document.withdrawn_at.is_(None)
         )
