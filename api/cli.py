@@ -196,8 +196,9 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs); in embedded mode it also processes uploads. Every route but
-    /healthz needs an API key or a staff account: with none yet, it says how to make the first admin."""
+    """Run the staff web app (at /) and the HTTP API (OpenAPI at /docs); in embedded mode it also processes
+    uploads. Every page and route but /login and /healthz needs a staff account or an API key: with none
+    yet, it says how to make the first admin."""
     import uvicorn
 
     from api.app import create_app

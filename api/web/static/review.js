@@ -60,12 +60,11 @@
       after(record);
     } catch (error) { failed(error); }
   }
+  // accepting confirms the procedure shown (a confirmation counts toward retraining like a correction)
   async function accept() {
     const procedure = root.dataset.procedure || root.dataset.top;
-    if (root.dataset.needsProcedure === "true") {
-      if (!procedure) { say(words.pick, true); document.getElementById("procedure-search").focus(); return; }
-      return choose(procedure);
-    }
+    if (procedure) return choose(procedure);
+    if (root.dataset.needsProcedure === "true") { say(words.pick, true); document.getElementById("procedure-search").focus(); return; }
     try { after(await sohoa.api("POST", "/api/v1/documents/" + id + "/accept")); } catch (error) { failed(error); }
   }
   document.getElementById("accept").addEventListener("click", accept);
