@@ -1,7 +1,8 @@
 """`sohoa units|keys|users|audit`: who may use the API, and the audit trail, from the machine's shell.
 
 Whoever runs these commands on the server is trusted (they can read the database anyway); each change is
-recorded in the audit trail as `cli:<os user>`.
+recorded in the audit trail as `cli:<os user>`. The checks and changes themselves are `api.access_admin`'s,
+which the admin web pages call too.
 """
 
 from __future__ import annotations
@@ -10,35 +11,26 @@ import getpass
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
+import api.access_admin as access
+from api.access_admin import Operator
 from api.console import build_cli_services, err, load_cli_settings, out, refuse
 from api.credentials import new_key_identity, new_user_identity
-from api.errors import (
-    AUDIT_BROKEN,
-    IDENTITY_BAD_NAME,
-    IDENTITY_EXISTS,
-    IDENTITY_NOT_FOUND,
-    PASSWORD_MISMATCH,
-    UNIT_BAD_CODE,
-    UNIT_EXISTS,
-    UNIT_UNKNOWN,
-    WEAK_PASSWORD,
-    ApiError,
-)
+from api.errors import AUDIT_BROKEN, UNIT_BAD_CODE, UNIT_EXISTS, ApiError
 from ingest.services import Services
 from storage.access import AuditFilter, AuditRepository, IdentityRepository, UnitRepository
-from storage.audit import AuditEvent, audit_record, record_audit, verify_audit
-from storage.models import Identity, Role, Unit, utcnow
+from storage.audit import audit_record, verify_audit
+from storage.models import Identity, Role, Unit
 
 UNIT_CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-NAME = re.compile(r"^[\w.@-]{1,128}$")
-MIN_PASSWORD = 10
+T = TypeVar("T")
 
 units_app = typer.Typer(no_args_is_help=True, help="Units: communes, departments, the centre.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for client systems and scanning stations.")
@@ -70,25 +62,25 @@ def _services() -> Services:
     return build_cli_services(load_cli_settings())
 
 
-def _audit(services: Services, action: str, *, unit: str | None = None, **detail: object) -> None:
-    record_audit(services.db, AuditEvent(actor=cli_actor(), action=action, unit=unit, detail=dict(detail)))
+def _operator() -> Operator:
+    return Operator(cli_actor())
 
 
 def _fail(code: str, message: str) -> typer.Exit:
     return refuse(ApiError(message, code=code))
 
 
+def _or_exit(check: Callable[[], T]) -> T:
+    """Run one of `api.access_admin`'s checks or changes; its refusal is printed with its code, exit 2."""
+    try:
+        return check()
+    except ApiError as exc:
+        raise refuse(exc) from exc
+
+
 def check_unit(services: Services, unit: str | None) -> str | None:
     """The unit if it exists (None stays None: the province), else a clear refusal and exit 2."""
-    if unit is None:
-        return None
-    with services.db.unit_of_work() as session:
-        if UnitRepository(session).get(unit) is None:
-            raise _fail(
-                UNIT_UNKNOWN,
-                f'no unit {unit!r}: create it first with `sohoa units create {unit} --name "…"`',
-            )
-    return unit
+    return _or_exit(lambda: access.check_unit(services, unit))
 
 
 # --- units --------------------------------------------------------------------------------------------------
@@ -106,7 +98,7 @@ def units_create(
     try:
         with services.db.unit_of_work() as session:
             UnitRepository(session).add(Unit(code=code, name=name.strip() or code))
-        _audit(services, "unit.create", unit=code, name=name)
+        access.audit_change(services, _operator(), "unit.create", unit=code, name=name)
     except IntegrityError as exc:
         raise _fail(UNIT_EXISTS, f"the unit {code!r} exists already") from exc
     finally:
@@ -140,7 +132,7 @@ def keys_create(
     services = _services()
     try:
         check_unit(services, unit)
-        name = _checked_name(name or f"{role.value}-{utcnow():%Y%m%d%H%M%S}")
+        name = _checked_name(name or access.default_key_name(role))
         identity, key = new_key_identity(name, role, unit)
         _add_identity(services, identity, f"a key named {name!r} exists already")
     finally:
@@ -198,39 +190,22 @@ def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> N
 
 
 def _checked_name(name: str) -> str:
-    if not NAME.match(name):
-        raise _fail(IDENTITY_BAD_NAME, f"{name!r}: letters, digits, '.', '@', '-', '_' (at most 128)")
-    return name
+    return _or_exit(lambda: access.check_name(name))
 
 
 def _add_identity(services: Services, identity: Identity, taken: str) -> None:
     """Store a new key or account (refused with `taken` when its name is in use) and audit it."""
-    try:
-        with services.db.unit_of_work() as session:
-            IdentityRepository(session).add(identity)
-    except IntegrityError as exc:
-        raise _fail(IDENTITY_EXISTS, taken) from exc
-    _audit(
-        services,
-        f"{identity.kind}.create",
-        unit=identity.unit,
-        name=identity.name,
-        role=identity.role,
-        id=identity.id,
-    )
+    _or_exit(lambda: access.add_identity(services, identity, taken, _operator()))
 
 
 def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != first:
-            raise _fail(PASSWORD_MISMATCH, "the two passwords differ")
-        password = first
+        again = getpass.getpass("again: ")
+        password = _or_exit(lambda: access.check_same_password(first, again))
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD:
-        raise _fail(WEAK_PASSWORD, f"the password needs at least {MIN_PASSWORD} characters")
-    return password
+    return _or_exit(lambda: access.check_password(password))
 
 
 def _list(kind: str) -> None:
@@ -259,14 +234,7 @@ def _identity_row(identity: Identity) -> tuple[str, ...]:
 def _disable(kind: str, name: str) -> None:
     services = _services()
     try:
-        with services.db.unit_of_work() as session:
-            identity = IdentityRepository(session).by_name(kind, name)
-            if identity is None:
-                raise _fail(IDENTITY_NOT_FOUND, f"no {kind} named {name!r}")
-            if identity.disabled_at is None:
-                identity.disabled_at = utcnow()
-            unit = identity.unit
-        _audit(services, f"{kind}.disable", unit=unit, name=name)
+        _or_exit(lambda: access.disable_identity(services, kind, name, _operator()))
     finally:
         services.close()
     out.print(f"{kind} {name} disabled")

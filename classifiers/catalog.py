@@ -56,7 +56,6 @@ class Catalog:
         base = ".".join(code.strip().split(".")[:2])
         return next((p for p in self.procedures if p.code and p.code == base), None)
 
-
     def search(self, query: str, *, limit: int = 20) -> list[Procedure]:
         """Procedures whose code, id or name (tone marks optional) holds every word of `query`; names
         that start with the query first, then catalog order. An empty query lists the first `limit`."""

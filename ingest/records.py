@@ -43,7 +43,7 @@ class PageRecord(_Record):
 
     number: int
     text: str
-    ocr_confidence: float | None = Field(description="Mean word confidence 0–100; None: text from the PDF.")
+    ocr_confidence: float | None = Field(description="Mean word confidence 0–1; None: text from the PDF.")
     blank: bool
     rotation: int = Field(description="Degrees the page was turned to stand upright.")
     skew: float = Field(description="Degrees the page was levelled by.")

@@ -116,6 +116,10 @@ class AuditFilter:
     action: str | None = None
     unit: str | None = None
     """Entries about this unit only (an admin of a unit sees its unit's trail)."""
+    since: datetime | None = None
+    """Entries at or after this moment."""
+    until: datetime | None = None
+    """Entries before this moment."""
 
 
 class AuditRepository:
@@ -137,4 +141,8 @@ class AuditRepository:
             statement = statement.where(AuditEntry.action == where.action)
         if where.unit is not None:
             statement = statement.where(AuditEntry.unit == where.unit)
+        if where.since is not None:
+            statement = statement.where(AuditEntry.at >= where.since)
+        if where.until is not None:
+            statement = statement.where(AuditEntry.at < where.until)
         return list(self.session.scalars(statement))

@@ -64,6 +64,17 @@ class DeliveryListOut(BaseModel):
     deliveries: list[DeliveryOut]
 
 
+def check_hook(url: str, events: tuple[str, ...]) -> None:
+    """What a hook must be (the API and the admin page both check it): an http(s) URL with a host, and
+    known event names."""
+    parts = urlsplit(url)
+    if not 8 <= len(url) <= 2000 or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiError("an http(s) URL with a host", code=WEBHOOK_BAD_URL)
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        raise ApiError(f"unknown events: {', '.join(unknown)[:200]}", code=WEBHOOK_BAD_EVENT)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookOut)
 def create_webhook(
     body: WebhookIn, session: SessionDep, caller: ReaderDep, audit: AuditDep
@@ -71,12 +82,7 @@ def create_webhook(
     """Register a URL: it is sent the events of documents the caller may read (its unit's, or all of
     them for a province identity). Keep the returned secret to check signatures."""
     audit.action = "webhook.create"
-    parts = urlsplit(body.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError("an http(s) URL with a host", code=WEBHOOK_BAD_URL)
-    unknown = sorted(set(body.events) - set(EVENTS))
-    if unknown:
-        raise ApiError(f"unknown events: {', '.join(unknown)[:200]}", code=WEBHOOK_BAD_EVENT)
+    check_hook(body.url, tuple(body.events))
     hook = Webhook(
         id=uuid4().hex,
         url=body.url,

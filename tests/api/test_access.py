@@ -112,6 +112,8 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
             f"/api/v1/documents/{d}/fields",
             {"json": {"kind": "person_name", "value": "Phan Thị Tuyết"}},
         ),
+        ("POST", "/api/v1/documents/{document_id}/accept"): (f"/api/v1/documents/{d}/accept", {}),
+        ("GET", "/api/v1/procedures"): ("/api/v1/procedures?q=khai+sinh", {}),
         ("GET", "/api/v1/search"): ("/api/v1/search?q=khai+sinh", {}),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", {}),
         ("POST", "/api/v1/batches"): (
@@ -142,6 +144,7 @@ ALLOWED: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/dossiers/{code}"),
         ("GET", "/api/v1/dossiers"),
         ("GET", "/api/v1/search"),
+        ("GET", "/api/v1/procedures"),
         ("POST", "/api/v1/webhooks"),
         ("GET", "/api/v1/webhooks"),
         ("DELETE", "/api/v1/webhooks/{hook_id}"),
@@ -153,6 +156,7 @@ ALLOWED["reviewer"] = ALLOWED["reader"] | {
     ("PUT", "/api/v1/documents/{document_id}/dossier"),
     ("PUT", "/api/v1/documents/{document_id}/fields"),
     ("POST", "/api/v1/documents/{document_id}/withdraw"),
+    ("POST", "/api/v1/documents/{document_id}/accept"),
 }
 """What each role may call (method, path template); admin: everything."""
 

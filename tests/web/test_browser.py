@@ -156,6 +156,18 @@ def test_login_form_and_a_refused_page_for_a_wrong_role(site: Site, open_as: obj
     shoot(scanner, "02-forbidden")
 
 
+def kpi(page: object, tile: str) -> int:
+    """A dashboard tile's number (Vietnamese digit grouping: 10.000)."""
+    text = page.inner_text(f"#kpi-{tile} strong")  # type: ignore[attr-defined]
+    return int(re.sub(r"[^0-9]", "", text) or 0)
+
+
+def test_the_dashboard_starts_empty(site: Site, open_as: object) -> None:
+    manager = open_as("xem")  # type: ignore[operator]
+    manager.goto("/dashboard")
+    assert kpi(manager, "pages") == 0 and kpi(manager, "documents") == 0
+
+
 def test_a_scanner_uploads_scans_and_watches_them_finish(site: Site, open_as: object, scans: Path) -> None:
     scanner = open_as("quet")  # type: ignore[operator]
     scanner.goto("/intake")
@@ -197,6 +209,19 @@ def test_a_reviewer_corrects_an_item_and_the_next_one_appears(site: Site, open_a
     reviewer.locator("#procedure-options option").first.wait_for(state="attached")
     reviewer.keyboard.press("Enter")
     reviewer.wait_for_selector("text=Không còn tài liệu nào cần duyệt", timeout=30_000)
+
+
+def test_the_dashboards_figures_changed_and_download_as_csv(site: Site, open_as: object) -> None:
+    manager = open_as("xem")  # type: ignore[operator]
+    manager.goto("/dashboard")
+    assert kpi(manager, "pages") == 4 and kpi(manager, "documents") == 4  # the four one-page scans
+    assert kpi(manager, "review") == 0  # both were decided
+    assert "Quầy 3" in manager.inner_text("main")  # pages per station
+    shoot(manager, "08-dashboard")
+    with manager.expect_download() as downloaded:
+        manager.locator("a[href^='/dashboard/per-station.csv']").first.click()
+    table = Path(downloaded.value.path()).read_bytes().decode("utf-8-sig")
+    assert "Quầy 3" in table
 
 
 def test_an_admin_sees_the_correction_in_the_audit_log(site: Site, open_as: object) -> None:

@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.add_column("identities", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
     op.add_column("documents", sa.Column("station", sa.String(length=64), nullable=True))
     op.create_index("ix_documents_station", "documents", ["station"])
+    op.create_index("ix_documents_finished_at", "documents", ["finished_at"])  # the dashboard's periods
     op.create_table(
         "web_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -43,6 +44,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_web_sessions_identity_id", table_name="web_sessions")
     op.drop_table("web_sessions")
+    op.drop_index("ix_documents_finished_at", table_name="documents")
     op.drop_index("ix_documents_station", table_name="documents")
     op.drop_column("documents", "station")
     op.drop_column("identities", "locked_until")
