@@ -252,3 +252,34 @@ def test_a_reader_finds_the_document_without_tone_marks_and_downloads_its_pdf(
     path = downloaded.value.path()
     assert Path(path).read_bytes()[:5] == b"%PDF-"
     assert downloaded.value.suggested_filename.endswith(".pdf")
+
+
+def test_every_admin_screen_renders_and_passes_the_accessibility_check(site: Site, open_as: object) -> None:
+    admin = open_as("quantri")  # type: ignore[operator]
+    for number, (path, heading) in enumerate(
+        (
+            ("/admin", "Quản trị"),
+            ("/admin/accounts", "Tài khoản"),
+            ("/admin/keys", "Khóa API"),
+            ("/admin/webhooks", "Webhook"),
+            ("/admin/audit/verify", "Kiểm tra chuỗi nhật ký"),
+        ),
+        start=10,
+    ):
+        answer = admin.goto(path)
+        assert answer.status == 200, path
+        assert heading.lower() in admin.inner_text("main").lower(), path
+        shoot(admin, f"{number}-{path.strip('/').replace('/', '-')}")
+    admin.goto("/admin/accounts")
+    assert all(name in admin.inner_text("main") for name in STAFF)
+
+
+def test_the_pages_speak_english_after_the_switch(site: Site, open_as: object) -> None:
+    reader = open_as("xem")  # type: ignore[operator]
+    reader.goto("/search")
+    reader.click("header a.lang")
+    reader.wait_for_load_state("networkidle")
+    assert "Search documents" in reader.inner_text("h1")
+    reader.goto("/dashboard")
+    assert "Tra cứu" not in reader.inner_text("header nav") and "Search" in reader.inner_text("header nav")
+    shoot(reader, "15-dashboard-en")
