@@ -1,25 +1,37 @@
-"""First procedure classifier: evidence from barcodes, form titles and the requested content.
+"""Procedure classifier: evidence from barcodes, form titles and the requested content, over the whole
+catalog (1,600 procedures).
 
-Scores every catalog procedure, then turns the best score and its margin over the runner-up into a
-confidence in [0, 1]. Two procedures sharing a form (CT01) tie unless the body says which one, and a tie
-yields a low confidence, so such documents go to review instead of being assigned silently.
+Only procedures with some evidence are scored: a procedure code in a barcode, a form or component title on
+the page (found in bulk by `classifiers.titles.TitleIndex`), or a requested content that names it. The best
+score and its margin over the runner-up become a confidence in [0, 1]. Procedures sharing a form (CT01, the
+land-change form) tie unless the body or the requested content says which one, and a tie yields a low
+confidence, so such documents go to review with the candidates instead of being assigned silently.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from classifiers.catalog import Catalog, Procedure
 from classifiers.model import ProcedureModel
 from classifiers.text import fold
+from classifiers.titles import TITLE_MIN_SIMILARITY, TitleIndex, form_titles_of
 
-TITLE_MIN_SIMILARITY = 0.80
 NAME_MIN_SIMILARITY = 0.90
+CANDIDATES = 9
+"""Candidates kept for a person to choose from (the review screen gives each a key, 1–9)."""
+FUZZY_NAME_DISCOUNT = 0.9
+"""A procedure name matched only fuzzily counts this much of its similarity (an exact statement counts 1)."""
+UNIQUE_COMPONENT_WEIGHT = 0.8
+"""A document whose title is a component of one procedure only (a death notice: khai tử) belongs to it."""
+SHARED_COMPONENT_WEIGHT = 0.55
+"""A component several procedures list is a hint for a person, not a verdict."""
 HEAD_LINES = 45
 """Titles are looked for in the first lines of each page only."""
 
@@ -40,7 +52,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Classification:
-    """The verdict: a procedure id (or None) with a confidence in [0, 1] and the top-3 candidates."""
+    """The verdict: a procedure id (or None) with a confidence in [0, 1] and the best candidates."""
 
     procedure_id: str | None
     confidence: float
@@ -56,11 +68,21 @@ class ProcedureClassifier:
         self.catalog = catalog
         self.min_confidence = min_confidence
         self.model = model
-        self._titles = {p.id: [fold(t) for t in p.form_titles] for p in catalog.procedures}
-        self._components = {p.id: [fold(t) for t in p.components] for p in catalog.procedures}
-        self._all_titles = sorted(
-            {t for group in (self._titles, self._components) for ts in group.values() for t in ts}
-        )
+        self._titles = {p.id: form_titles_of(p) for p in catalog.procedures}
+        self._components = {p.id: tuple(fold(t) for t in p.components) for p in catalog.procedures}
+        self._title_owners: dict[str, set[str]] = defaultdict(set)
+        self._component_owners: dict[str, set[str]] = defaultdict(set)
+        for procedure_id, titles in self._titles.items():
+            for title in titles:
+                self._title_owners[title].add(procedure_id)
+        for procedure_id, titles in self._components.items():
+            for title in titles:
+                self._component_owners[title].add(procedure_id)
+        self._index = TitleIndex([*self._title_owners, *self._component_owners])
+        self._names = [p.folded_name for p in catalog.procedures]
+        self._folded = {p.id: p.folded_name for p in catalog.procedures}
+        self._position = {p.id: n for n, p in enumerate(catalog.procedures)}
+        """Catalog order breaks ties: the curated (most common) procedures come first."""
 
     def classify(self, pages: Sequence[str], payloads: Sequence[str] = ()) -> Classification:
         """Score all procedures and keep the best one only if it is confident enough."""
@@ -71,18 +93,22 @@ class ProcedureClassifier:
         head_lines = _head_lines(pages)
         body = fold("\n".join(pages[:3]))
         requested = _requested_content(head_lines)
-        titles = _winning_titles(self._all_titles, head_lines)
+        titles = self._index.won(head_lines)
+        evidenced = self._evidenced(titles, requested)
         scored = sorted(
-            (self._score(p, titles, body, requested) for p in self.catalog.procedures),
+            (self._score(p, titles, body, requested) for p in evidenced),
             key=lambda c: c.score,
             reverse=True,
         )
+        scored = _most_specific(scored, self._folded) or [
+            Candidate(self.catalog.procedures[0].id, 0.0, "no evidence")
+        ]
         top = scored[0]
         runner_up = scored[1].score if len(scored) > 1 else 0.0
         ruled = Candidate(
             top.procedure_id, _confidence(top.score, runner_up), top.evidence, decisive=top.decisive
         )
-        candidates = tuple(c for c in scored[:3] if c.score > 0)
+        candidates = tuple(c for c in scored[:CANDIDATES] if c.score > 0)
         learned = self._from_model("\n".join(pages))
         if learned is None:
             return self._verdict(ruled.procedure_id, ruled.score, candidates)
@@ -91,7 +117,7 @@ class ProcedureClassifier:
         best_of_each: dict[str, Candidate] = {}
         for candidate in ranked:
             best_of_each.setdefault(candidate.procedure_id, candidate)
-        return self._verdict(chosen, confidence, tuple(best_of_each.values())[:3])
+        return self._verdict(chosen, confidence, tuple(best_of_each.values())[:CANDIDATES])
 
     def _verdict(
         self, procedure_id: str, confidence: float, candidates: tuple[Candidate, ...]
@@ -120,12 +146,27 @@ class ProcedureClassifier:
                     return procedure
         return None
 
+    def _evidenced(self, titles: dict[str, float], requested: list[str]) -> list[Procedure]:
+        """The procedures something on the page points at: a title found, a requested content naming it."""
+        ids: set[str] = set()
+        for title in titles:
+            ids |= self._title_owners.get(title, set()) | self._component_owners.get(title, set())
+        cutoff = NAME_MIN_SIMILARITY * 100
+        for line in requested:
+            for _name, _score, position in process.extract(
+                line, self._names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=20
+            ):
+                ids.add(self.catalog.procedures[position].id)
+        found = (p for p in (self.catalog.get(i) for i in ids) if p is not None)
+        return sorted(found, key=lambda p: self._position[p.id])
+
     def _score(
         self, procedure: Procedure, titles: dict[str, float], body: str, requested: list[str]
     ) -> Candidate:
         title = max((titles.get(t, 0.0) for t in self._titles[procedure.id]), default=0.0)
-        name_in_body = fuzz.partial_ratio(procedure.folded_name, body) / 100.0 if body else 0.0
-        name_requested = max((fuzz.ratio(procedure.folded_name, r) / 100.0 for r in requested), default=0.0)
+        name = procedure.folded_name
+        name_in_body = _name_match(name, body, fuzz.partial_ratio) if body and title else 0.0
+        name_requested = max((_name_match(name, r, fuzz.ratio) for r in requested), default=0.0)
         component = max((titles.get(t, 0.0) for t in self._components[procedure.id]), default=0.0)
         score, evidence, decisive = 0.0, "no evidence", False
         if title >= TITLE_MIN_SIMILARITY:
@@ -136,9 +177,46 @@ class ProcedureClassifier:
         if name_requested >= NAME_MIN_SIMILARITY and 0.9 * name_requested > score:
             score, evidence = 0.9 * name_requested, f"requested content ({name_requested:.2f})"
             decisive = True
-        if component >= TITLE_MIN_SIMILARITY and 0.55 * component > score:
-            score, evidence, decisive = 0.55 * component, f"component document title ({component:.2f})", False
+        if component >= TITLE_MIN_SIMILARITY:
+            weight = self._component_weight(procedure, titles)
+            if weight * component > score:
+                score, evidence = weight * component, f"component document title ({component:.2f})"
+                decisive = False
         return Candidate(procedure.id, round(score, 4), evidence, decisive)
+
+    def _component_weight(self, procedure: Procedure, titles: dict[str, float]) -> float:
+        """How much a component title found on the page says: a lot when no other procedure lists it."""
+        found = [t for t in self._components[procedure.id] if titles.get(t, 0.0) >= TITLE_MIN_SIMILARITY]
+        unique = any(len(self._component_owners[t]) == 1 for t in found)
+        return UNIQUE_COMPONENT_WEIGHT if unique else SHARED_COMPONENT_WEIGHT
+
+
+def _name_match(name: str, text: str, scorer: Callable[[str, str], float]) -> float:
+    """How well `text` states the procedure `name`: 1 when it holds the name as whole words, else the
+    fuzzy score discounted, so "đăng ký thường trú" written out beats "xóa đăng ký thường trú" nearly
+    matching, and an OCR-damaged name can still count."""
+    if f" {name} " in f" {text} ":
+        return 1.0
+    return FUZZY_NAME_DISCOUNT * scorer(name, text) / 100.0
+
+
+def _most_specific(scored: list[Candidate], names: dict[str, str]) -> list[Candidate]:
+    """Drop a candidate stated by a name that a better-or-equal candidate's longer name holds: a page that
+    says "xóa đăng ký thường trú" states that procedure, not "đăng ký thường trú" too."""
+    exact = [c for c in scored if c.decisive]
+    kept = []
+    for candidate in scored:
+        name = f" {names[candidate.procedure_id]} "
+        shadowed = candidate.decisive and any(
+            other is not candidate
+            and other.score >= candidate.score - 0.05
+            and len(names[other.procedure_id]) > len(name) - 2
+            and name in f" {names[other.procedure_id]} "
+            for other in exact
+        )
+        if not shadowed:
+            kept.append(candidate)
+    return kept
 
 
 def _head_lines(pages: Sequence[str]) -> list[str]:
@@ -149,30 +227,6 @@ def _head_lines(pages: Sequence[str]) -> list[str]:
         # A title wrapped over two lines is matched against the pair joined.
         lines.extend(f"{a} {b}" for a, b in itertools.pairwise(page_lines))
     return [line for line in lines if line]
-
-
-def _line_similarity(title: str, line: str) -> float:
-    if len(line) < 0.6 * len(title):
-        return 0.0
-    similarity = fuzz.ratio(title, line) if len(line) <= 1.3 * len(title) else fuzz.partial_ratio(title, line)
-    return similarity / 100.0
-
-
-def _winning_titles(titles: list[str], lines: list[str]) -> dict[str, float]:
-    """Each line votes for the title(s) it matches best, so near-identical titles do not share the credit.
-
-    "ĐƠN ĐĂNG KÝ ĐẤT ĐAI…" and "ĐƠN ĐĂNG KÝ BIẾN ĐỘNG ĐẤT ĐAI…" are 88% alike: only the closer one scores.
-    """
-    won: dict[str, float] = {}
-    for line in lines:
-        similarities = {title: _line_similarity(title, line) for title in titles}
-        best = max(similarities.values(), default=0.0)
-        if best < TITLE_MIN_SIMILARITY:
-            continue
-        for title, similarity in similarities.items():
-            if similarity >= best - 0.02:
-                won[title] = max(won.get(title, 0.0), similarity)
-    return won
 
 
 def _requested_content(lines: list[str]) -> list[str]:
