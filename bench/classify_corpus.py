@@ -210,35 +210,49 @@ def render(doc: PlannedDoc) -> tuple[bytes, synth.SynthPage]:
     return buffer.getvalue(), page
 
 
-def read_page(doc: PlannedDoc, lang: str) -> PageRecord:
-    """Render one planned page and read it with sohoa's page pipeline (runs in a worker process)."""
+@dataclass(frozen=True)
+class Reading:
+    """What sohoa's page pipeline read of a one-page scan."""
+
+    text: str
+    payloads: tuple[str, ...]
+    ocr_confidence: float | None
+    rotation: int
+    seconds: float
+    error: str | None = None
+
+
+def read_scan(data: bytes, lang: str) -> Reading:
+    """Read a scanner's file (its bytes) with sohoa's page pipeline, as `ingest.pipeline` does: decode,
+    clean up, OCR, barcodes; an unreadable page gives its OcrError code."""
     from ocr.decode import open_document
     from ocr.errors import OcrError
     from ocr.page import PageOptions, process_page
     from ocr.tesseract import TesseractEngine
 
-    data, page = render(doc)
-    code = page.dossier_code if doc.carries_code else None
     engine = TesseractEngine(languages=lang, timeout_seconds=OCR_TIMEOUT_SECONDS)
     start = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-classify-") as spool:
+        with tempfile.TemporaryDirectory(prefix="bench-read-") as spool:
             results = [
                 process_page(source, engine=engine, options=PageOptions(), spool=Path(spool))
                 for source in open_document(data, dpi=300).pages()
             ]
     except OcrError as exc:
-        return PageRecord("", (), None, 0, time.perf_counter() - start, page.lines, code, exc.code)
+        return Reading("", (), None, 0, time.perf_counter() - start, exc.code)
     seconds = time.perf_counter() - start
-    result = results[0]
+    first = results[0]
+    payloads = tuple(b.text for r in results for b in r.barcodes)
+    return Reading(first.text, payloads, first.ocr_confidence, first.rotation, seconds)
+
+
+def read_page(doc: PlannedDoc, lang: str) -> PageRecord:
+    """Render one planned page and read it with sohoa's page pipeline (runs in a worker process)."""
+    data, page = render(doc)
+    code = page.dossier_code if doc.carries_code else None
+    got = read_scan(data, lang)
     return PageRecord(
-        result.text,
-        tuple(b.text for r in results for b in r.barcodes),
-        result.ocr_confidence,
-        result.rotation,
-        seconds,
-        page.lines,
-        code,
+        got.text, got.payloads, got.ocr_confidence, got.rotation, got.seconds, page.lines, code, got.error
     )
 
 

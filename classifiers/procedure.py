@@ -32,6 +32,10 @@ UNIQUE_COMPONENT_WEIGHT = 0.8
 """A document whose title is a component of one procedure only (a death notice: khai tử) belongs to it."""
 SHARED_COMPONENT_WEIGHT = 0.55
 """A component several procedures list is a hint for a person, not a verdict."""
+REQUEST_WRAP = 2
+"""Lines after a request label that may still be the procedure's name."""
+LONG_REQUEST = 60
+"""A requested content this long may be the start of a longer name (matched within names, not whole)."""
 HEAD_LINES = 45
 """Titles are looked for in the first lines of each page only."""
 
@@ -92,7 +96,7 @@ class ProcedureClassifier:
             return Classification(coded.id, 0.99, (candidate,))
         head_lines = _head_lines(pages)
         body = fold("\n".join(pages[:3]))
-        requested = _requested_content(head_lines)
+        requested = _requested_content(pages)
         titles = self._index.won(head_lines)
         evidenced = self._evidenced(titles, requested)
         scored = sorted(
@@ -153,8 +157,9 @@ class ProcedureClassifier:
             ids |= self._title_owners.get(title, set()) | self._component_owners.get(title, set())
         cutoff = NAME_MIN_SIMILARITY * 100
         for line in requested:
+            names = [n[: len(line)] for n in self._names] if len(line) >= LONG_REQUEST else self._names
             for _name, _score, position in process.extract(
-                line, self._names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=20
+                line, names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=20
             ):
                 ids.add(self.catalog.procedures[position].id)
         found = (p for p in (self.catalog.get(i) for i in ids) if p is not None)
@@ -166,7 +171,7 @@ class ProcedureClassifier:
         title = max((titles.get(t, 0.0) for t in self._titles[procedure.id]), default=0.0)
         name = procedure.folded_name
         name_in_body = _name_match(name, body, fuzz.partial_ratio) if body and title else 0.0
-        name_requested = max((_name_match(name, r, fuzz.ratio) for r in requested), default=0.0)
+        name_requested = max((_request_match(name, r) for r in requested), default=0.0)
         component = max((titles.get(t, 0.0) for t in self._components[procedure.id]), default=0.0)
         score, evidence, decisive = 0.0, "no evidence", False
         if title >= TITLE_MIN_SIMILARITY:
@@ -200,6 +205,16 @@ def _name_match(name: str, text: str, scorer: Callable[[str, str], float]) -> fl
     return FUZZY_NAME_DISCOUNT * scorer(name, text) / 100.0
 
 
+def _request_match(name: str, requested: str) -> float:
+    """How well a requested content states the procedure `name`: a whole match, or — for a long request
+    that is the start of a longer name cut where the line wrapped — a match with the name's start,
+    discounted like a fuzzy one."""
+    whole = _name_match(name, requested, fuzz.ratio)
+    if len(requested) < LONG_REQUEST or len(name) <= len(requested):
+        return whole
+    return max(whole, FUZZY_NAME_DISCOUNT * fuzz.ratio(name[: len(requested)], requested) / 100.0)
+
+
 def _most_specific(scored: list[Candidate], names: dict[str, str]) -> list[Candidate]:
     """Drop a candidate stated by a name that a better-or-equal candidate's longer name holds: a page that
     says "xóa đăng ký thường trú" states that procedure, not "đăng ký thường trú" too."""
@@ -229,16 +244,22 @@ def _head_lines(pages: Sequence[str]) -> list[str]:
     return [line for line in lines if line]
 
 
-def _requested_content(lines: list[str]) -> list[str]:
-    """Text after a "Nội dung yêu cầu giải quyết:" style label (receipts, CT01's requested content)."""
+def _requested_content(pages: Sequence[str]) -> list[str]:
+    """Text after a "Nội dung yêu cầu giải quyết:" style label (receipts, CT01's requested content): the
+    rest of its line, and that with the next lines joined (a long procedure name wraps)."""
     found: list[str] = []
-    for line in lines:
-        for label in _REQUEST_LABELS:
-            position = line.find(label)
-            if position >= 0:
+    for text in pages[:3]:
+        lines = [fold(line) for line in text.splitlines() if line.strip()][:HEAD_LINES]
+        for number, line in enumerate(lines):
+            for label in _REQUEST_LABELS:
+                position = line.find(label)
+                if position < 0:
+                    continue
                 rest = line[position + len(label) :].strip()
-                if rest:
-                    found.append(rest)
+                following = lines[number + 1 : number + 1 + REQUEST_WRAP]
+                wrapped = [" ".join([rest, *following[:n]]).strip() for n in range(len(following) + 1)]
+                found.extend(t for t in dict.fromkeys(wrapped) if t)
+                break
     return found
 
 

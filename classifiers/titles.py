@@ -37,6 +37,7 @@ _FORM_TAIL = re.compile(
     r"\s(theo mau|mau so|mau\s|theo quy dinh|quy dinh tai|ban hanh kem|ban chinh|ban sao|neu co|kem theo"
     r"|doi voi|truong hop|trong do|co xac nhan|co chu ky)\b"
 )
+_MERGED = re.compile(r"\s(?=(?:to khai|don de nghi|giay de nghi|phieu de nghi|ban khai)\s)")
 MIN_FORM_WORDS = 5
 """A form title taken from a catalog component needs this many words: "Đơn đề nghị" alone says nothing."""
 
@@ -47,11 +48,12 @@ def form_titles_of(procedure: Procedure) -> tuple[str, ...]:
     titles = [fold(title) for title in procedure.form_titles]
     for component in procedure.dossier_components:
         head = fold(re.split(r"[(;:]", component.name, maxsplit=1)[0])
-        if not _FORM_START.match(head):
-            continue
-        title = _FORM_TAIL.split(head, maxsplit=1)[0].strip()
-        if len(title.split()) >= MIN_FORM_WORDS and title not in titles:
-            titles.append(title)
+        for part in _MERGED.split(head):  # the crawl ran some forms' names together
+            if not _FORM_START.match(part):
+                continue
+            title = _FORM_TAIL.split(part, maxsplit=1)[0].strip()
+            if len(title.split()) >= MIN_FORM_WORDS and title not in titles:
+                titles.append(title)
     return tuple(t for t in titles if t)
 
 

@@ -32,9 +32,8 @@ def main() -> None:
         if not LOCAL_LEVELS & set(entry.get("levels") or ()):
             continue
         record = {key: entry.get(key) for key in KEPT}
-        record["components"] = [
-            {k: c.get(k) for k in ("name", "copies", "kind", "form_files")} for c in entry.get("components") or ()
-        ]
+        fields = ("name", "copies", "kind", "form_files")
+        record["components"] = [{k: c.get(k) for k in fields} for c in entry.get("components") or ()]
         kept.append(record)
     kept.sort(key=lambda r: r["code"])
     body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in kept)
