@@ -39,7 +39,7 @@ LONG_REQUEST = 60
 HEAD_LINES = 45
 """Titles are looked for in the first lines of each page only."""
 
-_PROCEDURE_CODE = re.compile(r"(?<![\d.])([12]\.\d{6})(?![\d])")
+_PROCEDURE_CODE = re.compile(r"(?<![\d.])(\d\.\d{6})(?![\d])")
 _REQUEST_LABELS = ("noi dung yeu cau giai quyet", "noi dung de nghi", "yeu cau giai quyet", "ten thu tuc")
 
 
