@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import api.cli_access as cli_access
+import api.cli_catalog as cli_catalog
 import api.cli_intake as cli_intake
 from api.console import (
     EXIT_INFRASTRUCTURE,
@@ -38,6 +39,7 @@ from storage.repositories import DocumentRepository
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digitize administrative dossiers.")
 cli_intake.register(app)
 cli_access.register(app)
+cli_catalog.register(app)
 _settings = load_cli_settings
 _services = build_cli_services
 
@@ -184,7 +186,7 @@ def export_command(
             for document in DocumentRepository(session).iter_all():
                 if status and document.status not in status:
                     continue
-                handle.write(DocumentRecord.of(document).model_dump_json() + "\n")
+                handle.write(DocumentRecord.of(document, services.catalog).model_dump_json() + "\n")
     finally:
         if output:
             handle.close()

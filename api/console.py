@@ -15,6 +15,7 @@ from rich.console import Console
 
 from api.errors import AUDIT_BROKEN
 from errors import error_code, error_message, family
+from ingest.catalogs import IMPORT_CODES as CATALOG_INPUT_CODES
 from ingest.services import Services, build_services
 from ingest.settings import Settings, load_settings
 
@@ -31,7 +32,9 @@ _INFRASTRUCTURE_CODES = {"ocr.unavailable", AUDIT_BROKEN}
 def exit_code(code: str) -> int:
     """The exit code of an error code: 1 for what an operator fixes (storage, database, tesseract, the
     catalog file, a broken audit trail), 2 for what the person at the command line fixes (input, usage, a
-    refused value)."""
+    refused value, a catalog file they import or a procedure they look up)."""
+    if code in CATALOG_INPUT_CODES:
+        return EXIT_NOTHING_RAN
     if code in _INFRASTRUCTURE_CODES or family(code) in _INFRASTRUCTURE_FAMILIES:
         return EXIT_INFRASTRUCTURE
     return EXIT_NOTHING_RAN

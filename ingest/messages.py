@@ -96,7 +96,112 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Not retrying {codes}: these failures come from the file itself and would happen again. "
         "Only passing failures can be retried (storage, processing, ocr.timeout, ocr.unavailable, internal).",
     },
+    "catalog_bad": {
+        "vi": "Tệp danh mục có {count} dòng lỗi; chưa nhập gì:",
+        "en": "The catalog file has {count} bad row(s); nothing was imported:",
+    },
+    "catalog_where": {"vi": "dòng {row}", "en": "row {row}"},
+    "catalog_where_column": {"vi": "dòng {row}, cột {column}", "en": "row {row}, column {column}"},
+    "catalog_imported": {
+        "vi": "Đã nhập danh mục từ {source}: {from_file} thủ tục trong tệp, danh mục gồm {procedures} "
+        "thủ tục (cùng các mục sohoa biên soạn sẵn). Phiên bản {version}, đang dùng.",
+        "en": "Imported the catalog from {source}: {from_file} procedures in the file, {procedures} in the "
+        "catalog (with sohoa's curated entries). Version {version}, now active.",
+    },
+    "catalog_again": {
+        "vi": "Danh mục này đã được nhập trước đây (phiên bản {version}, {procedures} thủ tục): dùng lại.",
+        "en": "This catalog was imported before (version {version}, {procedures} procedures): active again.",
+    },
+    "catalog_columns": {"vi": "Các cột đã đọc: {columns}", "en": "Columns read: {columns}"},
+    "catalog_switch": {
+        "vi": "Các máy xử lý chuyển sang danh mục mới trong vòng {seconds:.0f} giây, không cần khởi động "
+        "lại.",
+        "en": "Workers switch to it within {seconds:.0f} seconds, without a restart.",
+    },
+    "catalog_pinned": {
+        "vi": "Lưu ý: SOHOA_CATALOG_PATH đang trỏ tới {path}; máy xử lý vẫn dùng tệp đó cho tới khi bỏ thiết "
+        "lập này.",
+        "en": "Note: SOHOA_CATALOG_PATH points at {path}; workers keep using that file until it is unset.",
+    },
+    "catalog_unknown": {
+        "vi": "Không có thủ tục nào mã {code} trong danh mục đang dùng.",
+        "en": "No procedure {code} in the catalog in use.",
+    },
+    "catalog_maybe": {"vi": "Có phải một trong các thủ tục sau:", "en": "Did you mean one of these:"},
+    "catalog_code": {"vi": "Mã thủ tục", "en": "Code"},
+    "catalog_id": {"vi": "Mã trong sohoa", "en": "Id in sohoa"},
+    "catalog_field": {"vi": "Lĩnh vực", "en": "Field"},
+    "catalog_levels": {"vi": "Cấp thực hiện", "en": "Levels"},
+    "catalog_agency": {"vi": "Cơ quan thực hiện", "en": "Agency"},
+    "catalog_components": {"vi": "Thành phần hồ sơ", "en": "Dossier components"},
+    "catalog_form_titles": {"vi": "Tiêu đề tờ khai", "en": "Form titles"},
+    "catalog_forms": {"vi": "mẫu", "en": "forms"},
+    "catalog_results": {"vi": "Kết quả", "en": "Results"},
+    "catalog_optional": {"vi": "(tùy trường hợp)", "en": "(only in some cases)"},
+    "catalog_original": {"vi": "{copies} bản chính", "en": "{copies} original(s)"},
+    "catalog_copy": {"vi": "{copies} bản sao", "en": "{copies} copy(ies)"},
+    "catalog_copies": {"vi": "{copies} bản", "en": "{copies} copy(ies)"},
+    "catalog_none": {"vi": "(không có)", "en": "(none)"},
+    "catalog_version": {"vi": "Phiên bản danh mục", "en": "Catalog version"},
+    "catalog_versions_title": {"vi": "Các phiên bản danh mục đã nhập", "en": "Imported catalog versions"},
+    "catalog_no_versions": {"vi": "Chưa nhập danh mục nào.", "en": "No catalog was imported yet."},
+    "catalog_in_use": {"vi": "Đang dùng: {what}", "en": "In use: {what}"},
+    "catalog_shipped": {
+        "vi": "danh mục đi kèm sohoa (phiên bản {version}, {procedures} thủ tục)",
+        "en": "the catalog shipped with sohoa (version {version}, {procedures} procedures)",
+    },
+    "catalog_configured": {
+        "vi": "tệp {path} của SOHOA_CATALOG_PATH (phiên bản {version}, {procedures} thủ tục)",
+        "en": "the file {path} of SOHOA_CATALOG_PATH (version {version}, {procedures} procedures)",
+    },
+    "catalog_active_import": {
+        "vi": "danh mục đã nhập, phiên bản {version} ({procedures} thủ tục)",
+        "en": "the imported catalog, version {version} ({procedures} procedures)",
+    },
+    "catalog_headers": {
+        "vi": "phiên bản|đang dùng|số thủ tục|tệp|nhập lúc|người nhập",
+        "en": "version|active|procedures|file|imported at|by",
+    },
+    "catalog.missing_value": {"vi": "để trống (bắt buộc)", "en": "empty (required)"},
+    "catalog.bad_code": {
+        "vi": "«{value}» không phải mã thủ tục dạng D.DDDDDD (ví dụ 1.001193)",
+        "en": "{value!r} is not a procedure code of the shape D.DDDDDD (e.g. 1.001193)",
+    },
+    "catalog.repeated_code": {
+        "vi": "mã {value} đã có ở dòng {first_row}",
+        "en": "{value} is already on row {first_row}",
+    },
+    "catalog.unknown_level": {
+        "vi": "«{value}» không phải cấp thực hiện (Cấp bộ, Cấp tỉnh, Cấp huyện, Cấp xã, Cơ quan khác)",
+        "en": "{value!r} is not a level (Cấp bộ, Cấp tỉnh, Cấp huyện, Cấp xã, Cơ quan khác)",
+    },
+    "catalog.not_json": {"vi": "không phải JSON ({value})", "en": "not JSON ({value})"},
+    "catalog.not_object": {"vi": "không phải một đối tượng JSON", "en": "not a JSON object"},
+    "catalog.bad_list": {"vi": "phải là một danh sách", "en": "must be a list"},
+    "catalog.bad_component": {
+        "vi": "có thành phần hồ sơ không có tên",
+        "en": "a component without a name",
+    },
+    "catalog.missing_column": {
+        "vi": "dòng tiêu đề thiếu cột này (hoặc {value})",
+        "en": "the header row lacks this column (or {value})",
+    },
+    "catalog.duplicate_column": {
+        "vi": "hai cột cùng nghĩa (cột thứ hai: «{value}»)",
+        "en": "two columns mean the same (the second: {value!r})",
+    },
 }
+
+CATALOG_COLUMNS: dict[str, dict[str, str]] = {
+    "code": {"vi": "mã", "en": "code"},
+    "name": {"vi": "tên", "en": "name"},
+    "field": {"vi": "lĩnh vực", "en": "field"},
+    "level": {"vi": "cấp", "en": "level"},
+    "components": {"vi": "thành phần", "en": "components"},
+    "agency": {"vi": "cơ quan", "en": "agency"},
+    "results": {"vi": "kết quả", "en": "results"},
+}
+"""Columns of an imported catalog sheet, as people read them."""
 
 OUTCOMES: dict[str, dict[str, str]] = {
     "processed": {"vi": "đã xử lý lần này", "en": "processed now"},
@@ -156,6 +261,22 @@ ERRORS: dict[str, dict[str, str]] = {
     "manifest.bad_date": {"vi": "Ngày không hợp lệ.", "en": "Not a valid date."},
     "manifest.missing_column": {"vi": "Bảng kê thiếu cột.", "en": "A required column is missing."},
     "manifest.unreadable": {"vi": "Không đọc được bảng kê.", "en": "The manifest cannot be read."},
+    "catalog.invalid": {"vi": "Danh mục thủ tục đang dùng bị lỗi.", "en": "The procedure catalog is broken."},
+    "catalog.invalid_rows": {
+        "vi": "Tệp danh mục có dòng lỗi; chưa nhập gì.",
+        "en": "The catalog file has bad rows; nothing was imported.",
+    },
+    "catalog.unreadable": {
+        "vi": "Không đọc được tệp danh mục (dùng tệp .jsonl, .jsonl.gz, .csv hoặc .xlsx).",
+        "en": "The catalog file cannot be read.",
+    },
+    "catalog.empty": {"vi": "Tệp danh mục không có thủ tục nào.", "en": "The catalog file is empty."},
+    "catalog.too_large": {"vi": "Tệp danh mục quá lớn.", "en": "The catalog file is too large."},
+    "catalog.not_found": {"vi": "Không có thủ tục này trong danh mục.", "en": "No such procedure."},
+    "catalog.busy": {
+        "vi": "Một danh mục khác vừa được nhập cùng lúc: hãy chạy lại lệnh.",
+        "en": "Another catalog was imported at the same moment: run it again.",
+    },
 }
 
 

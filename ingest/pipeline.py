@@ -53,6 +53,8 @@ class Analysis:
     classification: Classification
     fields: tuple[Field, ...] = ()
     review_reasons: list[str] = field(default_factory=list)
+    catalog_version: str | None = None
+    """The version of the catalog `classification` was made with."""
 
 
 def process_document(services: Services, document_id: str, *, lease: str | None = None) -> DocumentStatus:
@@ -65,7 +67,7 @@ def process_document(services: Services, document_id: str, *, lease: str | None 
     """
     claimant = Claimant(lease)
     try:
-        services.refresh_model()
+        services.refresh()
         claimed = claim(services, document_id, claimant)
         if claimed is None:
             return current_status(services, document_id)
@@ -195,7 +197,8 @@ def conclude(
         )
         texts = [p.text for p in pages if not p.blank]
         payloads = [b.text for p in pages for b in p.barcodes]
-        classification = services.classifier.classify(texts, payloads)
+        classifier = services.classifier  # one catalog for the verdict and the version it records
+        classification = classifier.classify(texts, payloads)
         return Analysis(
             fields=extract_fields([p.text for p in pages]),
             media_type=decoded.media_type,
@@ -204,6 +207,7 @@ def conclude(
             dossier=dossier,
             classification=classification,
             review_reasons=_review_reasons(services, pages, dossier, classification),
+            catalog_version=classifier.catalog.version,
         )
     except BaseException:
         pdf.unlink(missing_ok=True)
@@ -313,6 +317,7 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
             {"procedure": c.procedure_id, "score": c.score, "evidence": c.evidence}
             for c in analysis.classification.candidates
         ]
+        document.catalog_version = analysis.catalog_version
         document.review_reasons = reasons
         document.original_key = target_original
         document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key

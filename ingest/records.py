@@ -1,7 +1,7 @@
 """The record of a document: one typed model that the API returns and `sohoa export` writes, line by line.
 
-    record = DocumentRecord.of(document)          # pages loaded
-    record.model_dump_json()                      # the export line; the API serialises the same model
+    record = DocumentRecord.of(document, catalog)  # pages loaded; the catalog gives `procedure_code`
+    record.model_dump_json()                       # the export line; the API serialises the same model
 
 Built from the database row in one place (`DocumentRecord.of`), so a field added here reaches clients
 and exports together, with its description in the OpenAPI schema.
@@ -10,11 +10,14 @@ and exports together, with its description in the OpenAPI schema.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from classifiers.catalog import Catalog, default_catalog_path, load_curated
 from classifiers.keyfields import FieldKind
+from ingest.catalogs import CODE_SHAPE
 from storage.models import Document, DocumentStatus, Page
 
 
@@ -112,8 +115,15 @@ class DocumentRecord(_Record):
     )
     withdrawn_reason: str | None
     procedure: str | None
+    procedure_code: str | None = Field(
+        default=None,
+        description="The national procedure code (D.DDDDDD) of `procedure`; None when the catalog has none.",
+    )
     procedure_confidence: float | None
     procedure_candidates: list[CandidateRecord]
+    catalog_version: str | None = Field(
+        default=None, description="The version of the procedure catalog it was classified with."
+    )
     fields: list[FieldRecord]
     page_count: int | None
     mean_ocr_confidence: float | None
@@ -123,8 +133,9 @@ class DocumentRecord(_Record):
     finished_at: UtcTime | None
 
     @classmethod
-    def of(cls, document: Document) -> DocumentRecord:
-        """The record of a row whose pages are loaded."""
+    def of(cls, document: Document, catalog: Catalog | None = None) -> DocumentRecord:
+        """The record of a row whose pages are loaded; `procedure_code` from `catalog` (the one in use:
+        without it, the shipped curated entries' codes)."""
         error = (
             ErrorRecord(code=document.error_code, message=document.error_message or "")
             if document.error_code
@@ -147,8 +158,10 @@ class DocumentRecord(_Record):
             withdrawn_at=document.withdrawn_at,
             withdrawn_reason=document.withdrawn_reason,
             procedure=document.procedure_id,
+            procedure_code=procedure_code(document.procedure_id, catalog),
             procedure_confidence=document.procedure_confidence,
             procedure_candidates=[CandidateRecord(**c) for c in document.procedure_candidates or []],
+            catalog_version=document.catalog_version,
             fields=[FieldRecord(**f) for f in document.fields or []],
             page_count=document.page_count,
             mean_ocr_confidence=document.mean_ocr_confidence,
@@ -164,6 +177,26 @@ class DocumentRecord(_Record):
         )
 
 
-def document_record(document: Document) -> dict[str, Any]:
+def procedure_code(procedure_id: str | None, catalog: Catalog | None) -> str | None:
+    """The national code of a procedure id, from `catalog` when given. Without it: the id itself when it
+    has a code's shape (national entries are their own id), else the code of the shipped curated entry of
+    that slug, which every default or imported catalog keeps."""
+    if procedure_id is None:
+        return None
+    procedure = catalog.get(procedure_id) if catalog is not None else None
+    if procedure is not None:
+        return procedure.code
+    if CODE_SHAPE.fullmatch(procedure_id):
+        return procedure_id
+    return _curated_codes().get(procedure_id) if catalog is None else None
+
+
+@cache
+def _curated_codes() -> dict[str, str]:
+    """Slug → national code of the shipped curated entries (read once, on first use)."""
+    return {p.id: p.code for p in load_curated(default_catalog_path()) if p.code}
+
+
+def document_record(document: Document, catalog: Catalog | None = None) -> dict[str, Any]:
     """The record as plain JSON values (what `sohoa export` writes on one line)."""
-    return DocumentRecord.of(document).model_dump(mode="json")
+    return DocumentRecord.of(document, catalog).model_dump(mode="json")

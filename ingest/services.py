@@ -4,6 +4,9 @@ Originals are read from a local copy, never whole into memory: `Services.origina
 into this process's spool folder, `sohoa-spool-<host>-<pid>-*` under the system temporary folder (`TMPDIR`;
 the worker container mounts a volume at /tmp), checks its SHA-256, and keeps the last one for the next call.
 Folders left by killed processes are removed when a process of the same host makes its own.
+
+The learned model and the active imported catalog (`sohoa catalog import`) live in the object store and
+the database, so `refresh` picks up a newer one of either on the same tick, without a restart.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifiers.catalog import Catalog, load_catalog
+from sqlalchemy.exc import SQLAlchemyError
+
+from classifiers.catalog import Catalog, CatalogError, load_catalog
 from classifiers.model import ModelError, ProcedureModel
 from classifiers.procedure import ProcedureClassifier
+from ingest.catalogs import active_version, load_stored_catalog, starting_catalog
 from ingest.settings import Settings
 from ocr.page import PageOptions
 from ocr.tesseract import TesseractEngine
@@ -46,6 +52,9 @@ class Services:
     classifier: ProcedureClassifier
     engine: TesseractEngine
     page_options: PageOptions
+    catalog_import: str | None = None
+    """The imported catalog version in use (`catalog_versions.version`); None: the shipped or configured
+    one."""
     model_sha256: str | None = None
     model_checked_at: float = field(default=0.0)
     _spool_dir: Path | None = field(default=None, repr=False)
@@ -84,21 +93,62 @@ class Services:
         os.close(handle)
         return Path(name)
 
+    def refresh(self, *, force: bool = False) -> None:
+        """Before each document: pick up a newer learned model and a newly activated catalog, looked for at
+        most every `model_refresh_seconds` (one tick for both)."""
+        if self._due(force):
+            self._reload_catalog(strict=force)
+            self._reload_model(strict=force)
+
     def refresh_model(self, *, force: bool = False) -> None:
         """Load a newer learned model if one was trained since (checked at most every few seconds)."""
+        if self._due(force):
+            self._reload_model(strict=force)
+
+    def use_catalog(self, catalog: Catalog, imported: str | None) -> None:
+        """Classify with `catalog` from now on (the learned model kept); one assignment swaps the classifier,
+        so a document being concluded meanwhile keeps the one it started with."""
+        self.catalog = catalog
+        self.classifier = ProcedureClassifier(
+            catalog, min_confidence=self.settings.min_procedure_confidence, model=self.classifier.model
+        )
+        self.catalog_import = imported
+
+    def _due(self, force: bool) -> bool:
+        """Whether a refresh tick is due (it starts now if so)."""
         now = time.monotonic()
         if not force and now - self.model_checked_at < self.settings.model_refresh_seconds:
-            return
+            return False
         self.model_checked_at = now
+        return True
+
+    def _reload_model(self, *, strict: bool) -> None:
         try:
             stored = self.store.sha256_of(MODEL_KEY)
             if stored != self.model_sha256:
                 self.classifier.model = None if stored is None else load_model(self.store)
                 self.model_sha256 = stored
         except (ModelError, StorageError) as exc:
-            if force:
+            if strict:
                 raise
             log.warning("keeping the current procedure model: %s", exc)
+
+    def _reload_catalog(self, *, strict: bool) -> None:
+        """Switch to the active imported catalog when it changed (`settings.catalog_path` pins one)."""
+        if self.settings.catalog_path is not None:
+            return
+        try:
+            active = active_version(self.db)
+            if active == self.catalog_import:
+                return
+            catalog = load_catalog(None) if active is None else load_stored_catalog(self.store, active)
+        except (CatalogError, StorageError, SQLAlchemyError) as exc:
+            if strict:
+                raise
+            log.warning("keeping the current procedure catalog: %s", exc)
+            return
+        log.info("classifying with catalog %s from now on", active or "shipped")
+        self.use_catalog(catalog, active)
 
     def close(self) -> None:
         """Release pooled connections and remove the spool folder."""
@@ -205,12 +255,15 @@ def load_model(store: ObjectStore) -> ProcedureModel:
 def build_services(settings: Settings) -> Services:
     """Connect to storage and load the catalog; raises coded errors when something is missing."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = load_catalog(settings.catalog_path)
+    db = create_database(settings.effective_database_url)
+    store = build_store(settings)
+    catalog, imported = starting_catalog(settings, db, store)
     services = Services(
         settings=settings,
-        db=create_database(settings.effective_database_url),
-        store=build_store(settings),
+        db=db,
+        store=store,
         catalog=catalog,
+        catalog_import=imported,
         classifier=ProcedureClassifier(catalog, min_confidence=settings.min_procedure_confidence),
         engine=TesseractEngine(
             languages=settings.ocr_languages, timeout_seconds=settings.ocr_timeout_seconds

@@ -78,7 +78,11 @@ class Settings(BaseSettings):
     )
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="OCR processes.")
 
-    catalog_path: Path | None = Field(default=None, description="Procedure catalog YAML; default: shipped.")
+    catalog_path: Path | None = Field(
+        default=None,
+        description="Procedure catalog file (curated YAML or national JSON Lines) that wins over "
+        "`sohoa catalog import`; default: the active imported catalog, else the shipped one.",
+    )
     retrain_after_confirmations: int = Field(
         default=20, ge=0, description="Retrain the learned model after this many new confirmations; 0: never."
     )

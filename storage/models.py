@@ -1,5 +1,5 @@
-"""Metadata tables: dossiers, documents, pages, imports, scanned stacks, units, identities and the audit trail
-(SQLAlchemy 2 declarative models)."""
+"""Metadata tables: dossiers, documents, pages, imports, scanned stacks, units, identities, the audit trail
+and the imported procedure catalogs (SQLAlchemy 2 declarative models)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -102,6 +104,11 @@ class Document(Base):
     procedure_id: Mapped[str | None] = mapped_column(String(64), index=True)
     procedure_confidence: Mapped[float | None] = mapped_column(Float)
     procedure_candidates: Mapped[list[Any]] = mapped_column(default=list)
+    catalog_version: Mapped[str | None] = mapped_column(String(12))
+    """The version of the procedure catalog it was classified with (an imported one's
+    `catalog_versions.version`, else the fingerprint of the shipped or configured catalog)."""
+    document_kind: Mapped[str | None] = mapped_column(String(48))
+    """The kind of component document it is (form, birth certificate, …)."""
     fields: Mapped[list[Any]] = mapped_column(default=list)
     """Key fields found in the text: kind, value, page, confidence, label."""
     page_count: Mapped[int | None] = mapped_column(Integer)
@@ -380,3 +387,30 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CatalogVersion(Base):
+    """A procedure catalog a province imported (`sohoa catalog import`), its content stored as
+    `catalogs/<version>.jsonl.gz`. The active one (at most one: a partial unique index) is what every
+    worker classifies with."""
+
+    __tablename__ = "catalog_versions"
+    __table_args__ = (
+        Index(
+            "uq_catalog_versions_active",
+            "active",
+            unique=True,
+            sqlite_where=sql_text("active"),
+            postgresql_where=sql_text("active"),
+        ),
+    )
+
+    version: Mapped[str] = mapped_column(String(12), primary_key=True)
+    """`Catalog.version`: the fingerprint of its content, so the same file imported twice is one row."""
+    source: Mapped[str] = mapped_column(Text)
+    """The name of the file it was imported from."""
+    procedures: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(160))
+    """`cli:<os user>`, or an identity's label."""
+    active: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -10,7 +10,15 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Document, DocumentStatus, Dossier, Page, PageLease, ProcedureCorrection
+from storage.models import (
+    CatalogVersion,
+    Document,
+    DocumentStatus,
+    Dossier,
+    Page,
+    PageLease,
+    ProcedureCorrection,
+)
 
 
 class DocumentRepository:
@@ -375,3 +383,41 @@ class CorrectionRepository:
             select(Document).where(Document.id.in_(latest)).options(selectinload(Document.pages))
         )
         return [(document, latest[document.id]) for document in documents]
+
+
+class CatalogVersionRepository:
+    """The procedure catalogs a province imported, and which one is active."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, version: str) -> CatalogVersion | None:
+        return self.session.get(CatalogVersion, version)
+
+    def active(self) -> CatalogVersion | None:
+        """The catalog every worker classifies with, or None (then the shipped one)."""
+        return self.session.scalars(select(CatalogVersion).where(CatalogVersion.active.is_(True))).first()
+
+    def active_version(self) -> str | None:
+        """Only the active version: what each worker asks on every refresh tick."""
+        statement = select(CatalogVersion.version).where(CatalogVersion.active.is_(True))
+        return self.session.scalars(statement).first()
+
+    def all(self) -> list[CatalogVersion]:
+        """Every imported catalog, newest first."""
+        statement = select(CatalogVersion).order_by(CatalogVersion.imported_at.desc(), CatalogVersion.version)
+        return list(self.session.scalars(statement))
+
+    def activate(self, catalog: CatalogVersion) -> CatalogVersion:
+        """Make `catalog` (new or known) the only active one; flushed in two steps so the partial unique
+        index never sees two active rows."""
+        self.session.execute(
+            update(CatalogVersion)
+            .where(CatalogVersion.active.is_(True), CatalogVersion.version != catalog.version)
+            .values(active=False)
+            .execution_options(synchronize_session="fetch")
+        )
+        catalog.active = True
+        self.session.add(catalog)
+        self.session.flush()
+        return catalog
