@@ -16,6 +16,7 @@ from rich.table import Table
 
 import api.cli_access as cli_access
 import api.cli_catalog as cli_catalog
+import api.cli_dossiers as cli_dossiers
 import api.cli_intake as cli_intake
 from api.console import (
     EXIT_INFRASTRUCTURE,
@@ -40,6 +41,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: digit
 cli_intake.register(app)
 cli_access.register(app)
 cli_catalog.register(app)
+cli_dossiers.register(app)
 _settings = load_cli_settings
 _services = build_cli_services
 

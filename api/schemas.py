@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from classifiers.completeness import ComponentCheck
+from ingest.dossiers import DossierCheck
 from ingest.records import DocumentRecord
 
 DocumentOut = DocumentRecord
@@ -71,11 +73,34 @@ class UploadOut(BaseModel):
     )
 
 
+class ComponentOut(BaseModel):
+    """One component of the procedure's dossier, as checked against the documents."""
+
+    name: str = Field(description="The component as the catalog names it.")
+    kind: str | None = Field(description="The kind of document it asks for; null: its name names none.")
+    optional: bool
+    condition: str | None = Field(description="The case it is needed in, when optional.")
+    document: str | None = Field(description="The id of the document that answers it, if any.")
+
+
+class CompletenessOut(BaseModel):
+    """Whether the dossier holds what its procedure requires, by the kinds of its documents."""
+
+    status: Literal["complete", "incomplete", "unknown"]
+    procedure: str | None = Field(description="The dossier's procedure: the receipt's, else its documents'.")
+    procedure_code: str | None
+    present: list[ComponentOut]
+    missing: list[ComponentOut]
+    optional: list[ComponentOut] = Field(description="Needed only in some cases: never make it incomplete.")
+    unchecked: list[ComponentOut] = Field(description="Required, but of no kind that can be checked.")
+
+
 class DossierOut(BaseModel):
-    """A dossier and its documents."""
+    """A dossier, its documents and its completeness."""
 
     code: str
     documents: list[DocumentRecord]
+    completeness: CompletenessOut
 
 
 class DossierSummaryOut(BaseModel):
@@ -182,6 +207,28 @@ class ProcedureOut(BaseModel):
     code: str | None = Field(description="National procedure code D.DDDDDD, when known.")
     name: str
     components: list[str] = Field(description="Documents a dossier of this procedure usually holds.")
+
+
+def completeness_out(check: DossierCheck) -> CompletenessOut:
+    """The API's shape of a dossier's check (document indexes become document ids)."""
+    ids = [record.id for record in check.documents]
+
+    def component(c: ComponentCheck) -> ComponentOut:
+        document = ids[c.document] if c.document is not None else None
+        return ComponentOut(
+            name=c.name, kind=c.kind, optional=c.optional, condition=c.condition, document=document
+        )
+
+    result = check.completeness
+    return CompletenessOut(
+        status=result.status,
+        procedure=check.procedure.id if check.procedure else None,
+        procedure_code=check.procedure.code if check.procedure else None,
+        present=[component(c) for c in result.present],
+        missing=[component(c) for c in result.missing],
+        optional=[component(c) for c in result.optional],
+        unchecked=[component(c) for c in result.unchecked],
+    )
 
 
 class ProcedureListOut(BaseModel):

@@ -19,6 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
 from classifiers.keyfields import Field, extract_fields
+from classifiers.kinds import kind_of_document
 from classifiers.procedure import Classification
 from ingest import errors
 from ingest.filing import file_under, object_prefix, resolve_group_quietly
@@ -55,6 +56,8 @@ class Analysis:
     review_reasons: list[str] = field(default_factory=list)
     catalog_version: str | None = None
     """The version of the catalog `classification` was made with."""
+    document_kind: str | None = None
+    """The kind of component document it is (`classifiers.kinds`: a form, a birth notice, a receipt …)."""
 
 
 def process_document(services: Services, document_id: str, *, lease: str | None = None) -> DocumentStatus:
@@ -208,6 +211,7 @@ def conclude(
             classification=classification,
             review_reasons=_review_reasons(services, pages, dossier, classification),
             catalog_version=classifier.catalog.version,
+            document_kind=kind_of_document(texts).kind,
         )
     except BaseException:
         pdf.unlink(missing_ok=True)
@@ -318,6 +322,7 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
             for c in analysis.classification.candidates
         ]
         document.catalog_version = analysis.catalog_version
+        document.document_kind = analysis.document_kind
         document.review_reasons = reasons
         document.original_key = target_original
         document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key

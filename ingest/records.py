@@ -124,6 +124,11 @@ class DocumentRecord(_Record):
     catalog_version: str | None = Field(
         default=None, description="The version of the procedure catalog it was classified with."
     )
+    document_kind: str | None = Field(
+        default=None,
+        description="The kind of component document it is (`application_form`, `receipt`, `birth_notice`, "
+        "`id_card`, `land_use_certificate`, …: see `classifiers/kinds.py`); None when its title names none.",
+    )
     fields: list[FieldRecord]
     page_count: int | None
     mean_ocr_confidence: float | None
@@ -162,6 +167,7 @@ class DocumentRecord(_Record):
             procedure_confidence=document.procedure_confidence,
             procedure_candidates=[CandidateRecord(**c) for c in document.procedure_candidates or []],
             catalog_version=document.catalog_version,
+            document_kind=document.document_kind,
             fields=[FieldRecord(**f) for f in document.fields or []],
             page_count=document.page_count,
             mean_ocr_confidence=document.mean_ocr_confidence,

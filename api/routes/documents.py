@@ -125,11 +125,13 @@ def _object_keys(document: Document) -> dict[str, str | None]:
 
 
 @router.get("/{document_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
-def get_document(document_id: str, session: SessionDep, caller: ReaderDep, audit: AuditDep) -> DocumentRecord:
+def get_document(
+    document_id: str, session: SessionDep, services: ServicesDep, caller: ReaderDep, audit: AuditDep
+) -> DocumentRecord:
     """The document's export record (status, dossier, procedure, pages with text)."""
     audit.action = "document.read"
     document = _document_or_404(session, document_id, caller, audit, with_pages=True)
-    return DocumentRecord.of(document)
+    return DocumentRecord.of(document, services.catalog)
 
 
 @router.get(
@@ -390,4 +392,4 @@ def _fresh_record(services: Services, document_id: str) -> DocumentRecord:
         document = DocumentRepository(session).get(document_id, with_pages=True)
         if document is None:  # purged between the two steps
             raise NotFound("no such document", code=DOCUMENT_NOT_FOUND)
-        return DocumentRecord.of(document)
+        return DocumentRecord.of(document, services.catalog)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 
 from api.audit import AuditDep
 from api.auth import ReaderDep
-from api.deps import SessionDep
+from api.deps import ServicesDep, SessionDep
 from api.errors import DOSSIER_NOT_FOUND, REQUEST_INVALID, ApiError, NotFound
-from api.schemas import DossierListOut, DossierOut, ErrorOut
+from api.schemas import DossierListOut, DossierOut, ErrorOut, completeness_out
+from ingest.dossiers import check_dossier
 from ingest.records import DocumentRecord
 from storage.repositories import DocumentRepository, DossierFilter, DossierRepository
 
@@ -77,9 +78,13 @@ def list_dossiers(
 
 
 @router.get("/{code}", response_model=DossierOut, responses={404: {"model": ErrorOut}})
-def get_dossier(code: str, session: SessionDep, caller: ReaderDep, audit: AuditDep) -> DossierOut:
-    """Every document filed under this dossier code that the caller's unit may see, oldest first; 404 when
-    there is none (a dossier of another unit does not exist for this caller)."""
+def get_dossier(
+    code: str, session: SessionDep, services: ServicesDep, caller: ReaderDep, audit: AuditDep
+) -> DossierOut:
+    """Every document filed under this dossier code that the caller's unit may see, oldest first, and the
+    dossier's completeness: what its procedure requires that is present, missing, optional or cannot be
+    checked (`complete | incomplete | unknown`); 404 when there is none (a dossier of another unit does not
+    exist for this caller)."""
     audit.action, audit.dossier_code = "dossier.read", code[:64]
     visible = []
     if DossierRepository(session).get(code) is not None:
@@ -87,4 +92,6 @@ def get_dossier(code: str, session: SessionDep, caller: ReaderDep, audit: AuditD
     if not visible:
         raise NotFound("no such dossier", code=DOSSIER_NOT_FOUND)
     audit.detail = {"documents": len(visible)}
-    return DossierOut(code=code, documents=[DocumentRecord.of(d) for d in visible])
+    records = [DocumentRecord.of(d, services.catalog) for d in visible]
+    check = check_dossier(code, records, services.catalog)
+    return DossierOut(code=code, documents=records, completeness=completeness_out(check))

@@ -1,9 +1,7 @@
-"""/dossiers/{code}: one dossier — its documents in order with page thumbnails and downloads, and which of
-its procedure's components the catalog lists are seen in the text (or not yet)."""
+"""/dossiers/{code}: one dossier — its documents in order with page thumbnails and downloads, and its
+completeness: which components its procedure requires are present, missing, optional or cannot be checked."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,8 +9,9 @@ from fastapi.responses import HTMLResponse
 from api.audit import Audit
 from api.deps import ServicesDep
 from api.errors import DOSSIER_NOT_FOUND, NotFound
-from api.web.base import ReaderPage, render
-from classifiers.components import components_seen
+from api.web.base import ReaderPage, language_of, render
+from classifiers.kinds import KINDS
+from ingest.dossiers import check_dossier
 from ingest.records import DocumentRecord
 from storage.audit import record_audit
 from storage.repositories import DocumentRepository
@@ -24,13 +23,13 @@ THUMBNAILS = 12
 
 @router.get("/dossiers/{code}", response_class=HTMLResponse)
 def dossier_page(code: str, request: Request, services: ServicesDep, staff: ReaderPage) -> HTMLResponse:
-    """The dossier's documents this person may see, oldest first; 404 when there is none (audited
-    `dossier.read` like the API's)."""
+    """The dossier's documents this person may see, oldest first, and its completeness; 404 when there is
+    none (audited `dossier.read` like the API's)."""
     with services.db.unit_of_work() as session:
         documents = [
             d for d in DocumentRepository(session).in_dossier(code[:64]) if staff.caller.sees(d.unit)
         ]
-        records = [DocumentRecord.of(d) for d in documents]
+        records = [DocumentRecord.of(d, services.catalog) for d in documents]
     audit = Audit(staff.caller, action="dossier.read", dossier_code=code[:64], detail={"channel": "web"})
     if not records:
         audit.outcome = DOSSIER_NOT_FOUND
@@ -38,12 +37,7 @@ def dossier_page(code: str, request: Request, services: ServicesDep, staff: Read
         raise NotFound("no such dossier", code=DOSSIER_NOT_FOUND)
     audit.detail["documents"] = len(records)
     record_audit(services.db, audit.event())
-    counted = Counter(r.procedure for r in records if r.procedure)
-    procedure = services.catalog.get(counted.most_common(1)[0][0]) if counted else None
-    components = []
-    if procedure is not None:
-        texts = ["\n".join(page.text for page in r.pages[:3]) for r in records]
-        components = components_seen(procedure.components, texts)
+    check = check_dossier(code, records, services.catalog)
     names = {p.id: p.name for p in services.catalog.procedures}
     return render(
         request,
@@ -51,8 +45,9 @@ def dossier_page(code: str, request: Request, services: ServicesDep, staff: Read
         staff,
         code=code,
         records=records,
-        procedure=procedure,
-        components=components,
+        procedure=check.procedure,
+        completeness=check.completeness,
+        kinds={k.id: (k.vi if language_of(request) == "vi" else k.en) for k in KINDS},
         names=names,
         thumbnails=THUMBNAILS,
         pages_total=sum(r.page_count or 0 for r in records),

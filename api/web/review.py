@@ -62,7 +62,7 @@ def review_page(
     document, waiting = _next_item(services, staff, id, after)
     if document is None:
         return render(request, "review.html", staff, record=None, waiting=waiting)
-    record = DocumentRecord.of(document)
+    record = DocumentRecord.of(document, services.catalog)
     number = min(page, max(1, record.page_count or len(record.pages) or 1))
     audit = Audit(staff.caller, action="document.read", detail={"channel": "web.review"})
     audit.about(document)

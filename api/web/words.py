@@ -184,14 +184,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "dossier.title": ("Hồ sơ", "Dossier"),
     "dossier.summary": ("{documents} tài liệu, {pages} trang", "{documents} document(s), {pages} page(s)"),
     "dossier.components": ("Thành phần hồ sơ theo danh mục", "Components the catalog lists"),
-    "dossier.seen": ("đã thấy", "seen"),
-    "dossier.not_seen": ("chưa thấy", "not seen"),
     "dossier.components_note": (
-        "Đối chiếu theo tiêu đề giấy tờ trong văn bản đọc được; danh mục hiện tại chưa phân biệt thành phần "
-        "bắt buộc và tùy chọn.",
-        "Matched by the documents' titles in the text read; the current catalog does not yet say which "
-        "components are required.",
+        "Đối chiếu loại giấy tờ của từng tài liệu (đọc từ tiêu đề) với thành phần hồ sơ trong danh mục "
+        "thủ tục quốc gia; thành phần ghi “nếu có”, “trường hợp …” là tùy trường hợp.",
+        "Each document's kind (read from its title) against the dossier components of the national catalog; "
+        "components marked “nếu có”, “trường hợp …” are needed only in some cases.",
     ),
+    "dossier.missing": ("Còn thiếu", "Missing"),
+    "dossier.present": ("Đã có", "Present"),
+    "dossier.unchecked": ("Chưa đối chiếu được", "Cannot be checked"),
+    "dossier.optional": ("Tùy trường hợp", "Only in some cases"),
+    "completeness.complete": ("Đủ thành phần", "Complete"),
+    "completeness.incomplete": ("Thiếu thành phần", "Incomplete"),
+    "completeness.unknown": ("Chưa xác định", "Unknown"),
     "dossier.no_components": ("Danh mục không ghi thành phần cho thủ tục này.", "The catalog lists none."),
     "dossier.unknown_procedure": (
         "Chưa xác định thủ tục của hồ sơ: chưa đối chiếu được thành phần.",

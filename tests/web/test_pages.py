@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +17,12 @@ from PIL import Image
 
 from api.app import create_app
 from api.web.words import WORDS
-from ingest.intake import Facts, intake
+from ingest.intake import intake
 from ingest.services import Services
 from ingest.settings import Settings
-from storage.models import Document, DocumentStatus, Page
-from storage.search import highlight, index_document
+from storage.models import Document, DocumentStatus
+from storage.search import highlight
+from tests.documents import read_document
 from tests.identities import ensure_unit, make_user
 from tests.web.test_login import log_in, page_csrf
 
@@ -47,55 +48,6 @@ def desk(settings: Settings, services: Services) -> Iterator[Desk]:
     make_user(services, "quet2", "scanner", PASSWORD)
     with TestClient(create_app(settings)) as client:
         yield Desk(client, services)
-
-
-def pdf_page(text: str) -> bytes:
-    """A one-page A4 PDF at 72 pt per inch holding `text` as an image (like a searchable PDF's page)."""
-    from PIL import ImageDraw
-
-    image = Image.new("RGB", (1654, 2339), "white")  # A4 at 200 dpi
-    ImageDraw.Draw(image).text((200, 200), text, fill="black")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PDF", resolution=200.0)
-    return buffer.getvalue()
-
-
-def read_document(
-    services: Services,
-    source: str,
-    *,
-    text: str,
-    status: DocumentStatus = DocumentStatus.NEEDS_REVIEW,
-    reasons: tuple[str, ...] = ("procedure.unknown",),
-    unit: str | None = None,
-    dossier: str | None = None,
-    procedure: str | None = None,
-    age_hours: float = 0.0,
-) -> str:
-    """A document as the pipeline leaves it: original, searchable PDF, words file, page text, indexed."""
-    result = intake(services, source.encode() + b"-original", source=source, facts=Facts(unit=unit))
-    prefix = f"documents/{result.document_id}"
-    services.store.put_bytes(f"{prefix}/searchable.pdf", pdf_page(text), content_type="application/pdf")
-    words = "page\tdpi\tleft\ttop\twidth\theight\tconfidence\ttext\n1\t200\t200\t200\t400\t100\t0.31\tmờ\n"
-    words += "1\t200\t827\t1169\t100\t50\t0.97\trõ\n"
-    services.store.put_bytes(f"{prefix}/words.tsv", words.encode(), content_type="text/tab-separated-values")
-    with services.db.unit_of_work() as session:
-        document = session.get(Document, result.document_id)
-        assert document is not None
-        document.status = status.value
-        document.review_reasons = list(reasons)
-        document.pdf_key, document.words_key = f"{prefix}/searchable.pdf", f"{prefix}/words.tsv"
-        document.page_count, document.procedure_id = 1, procedure
-        document.created_at = datetime.now(UTC) - timedelta(hours=age_hours)
-        if dossier:
-            from storage.repositories import DossierRepository
-
-            DossierRepository(session).ensure(dossier)
-            document.dossier_code = dossier
-        session.add(Page(document_id=document.id, number=1, text=text, text_source="ocr", ocr_confidence=0.9))
-        session.flush()
-        index_document(session, document.id, text)
-    return result.document_id
 
 
 def test_the_review_queue_shows_the_oldest_first_and_skipping_moves_on(desk: Desk) -> None:
@@ -214,12 +166,22 @@ def test_highlight_marks_every_matched_word_and_nothing_else() -> None:
     assert "".join(text for text, _ in pieces) == "…GIẤY KHAI SINH, giấy tờ khác"
 
 
-def test_the_dossier_page_lists_documents_components_and_downloads(desk: Desk) -> None:
+def test_the_dossier_page_lists_documents_their_completeness_and_downloads(desk: Desk) -> None:
     form = read_document(
-        desk.services, "to-khai.png", text="TỜ KHAI ĐĂNG KÝ KHAI SINH", dossier=CODE, procedure="khai-sinh"
+        desk.services,
+        "to-khai.png",
+        text="TỜ KHAI ĐĂNG KÝ KHAI SINH",
+        dossier=CODE,
+        procedure="khai-sinh",
+        kind="application_form",
     )
     read_document(
-        desk.services, "chung-sinh.png", text="GIẤY CHỨNG SINH\nsố 12", dossier=CODE, procedure="khai-sinh"
+        desk.services,
+        "chung-sinh.png",
+        text="GIẤY CHỨNG SINH\nsố 12",
+        dossier=CODE,
+        procedure="khai-sinh",
+        kind="birth_notice",
     )
     read_document(desk.services, "khac.png", text="ĐƠN", dossier=CODE, unit="xa-long-ho")
     make_user(desk.services, "xem-tra-on", "reader", PASSWORD, unit="xa-tra-on")
@@ -227,13 +189,24 @@ def test_the_dossier_page_lists_documents_components_and_downloads(desk: Desk) -
     page = desk.client.get(f"/dossiers/{CODE}")
     assert page.status_code == 200
     assert "1. to-khai.png" in page.text and "2. chung-sinh.png" in page.text  # in the order received
-    assert "Đăng ký khai sinh" in page.text
-    assert re.search(r"đã thấy</span> — GIẤY CHỨNG SINH", page.text)
-    assert re.search(r"chưa thấy</span> — VĂN BẢN ỦY QUYỀN", page.text)
+    assert "Đăng ký khai sinh" in page.text and "Thiếu thành phần" in page.text
+    missing = page.text[page.text.index("Còn thiếu") : page.text.index("Đã có")]
+    assert "Hộ chiếu/Thẻ căn cước" in missing  # the applicant's ID is required and not scanned
+    present = page.text[page.text.index("Đã có") :]
+    assert "Giấy chứng sinh" in present and "(chung-sinh.png)" in present
     assert (
         f"/api/v1/documents/{form}/pdf" in page.text and f"/documents/{form}/pages/1.png?w=160" in page.text
     )
     assert desk.client.get(f"/api/v1/documents/{form}/pdf").content[:5] == b"%PDF-"
+    api = desk.client.get(f"/api/v1/dossiers/{CODE}").json()["completeness"]
+    assert (
+        api["status"] == "incomplete"
+        and api["procedure"] == "khai-sinh"
+        and api["procedure_code"] == "1.001193"
+    )
+    assert [c["kind"] for c in api["missing"]] == ["id_card"]
+    answered = {c["document"] for c in api["present"]}
+    assert form in answered and len(answered) == 2  # the form and the birth notice, each its own component
     desk.client.cookies.clear()
     log_in(desk.client, "xem-tra-on", PASSWORD)
     assert desk.client.get(f"/dossiers/{CODE}").status_code == 404  # none of its documents is theirs
