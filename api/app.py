@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.docs import install_docs
@@ -66,11 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.retrainer = Retrainer(services)
         deliverer = Deliverer(services)  # webhook events go out from here, never from the pipeline
         deliverer.start()
+        refresher = asyncio.create_task(keep_fresh(services))
         gc.collect()
         gc.freeze()  # what start-up built lives as long as the app: later full collections skip it
         try:
             yield
         finally:
+            refresher.cancel()
             deliverer.stop()
             submitter.close()
             services.close()
@@ -126,6 +130,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = lambda: coded_openapi(app)  # type: ignore[method-assign]
     return app
+
+
+async def keep_fresh(services: Services) -> None:
+    """Pick up a newly imported catalog and a retrained model while serving (the procedures search, the
+    review candidates and embedded processing use them), on the workers' refresh tick."""
+    while True:
+        await asyncio.sleep(services.settings.model_refresh_seconds)
+        try:
+            await run_in_threadpool(services.refresh)
+        except SohoaError:
+            log.exception("could not refresh the catalog or the model; keeping the ones in use")
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
