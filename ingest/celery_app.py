@@ -17,6 +17,7 @@ held — its time limit plus the longest retry wait — so a live worker's long 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import timedelta
@@ -37,8 +38,8 @@ from ingest.services import Services, build_services
 from ingest.settings import Settings
 from ingest.sweep import SweepResult, sweep
 from storage.db import Database, create_database
-from storage.models import utcnow
-from storage.repositories import LeaseRepository
+from storage.models import DocumentStatus, utcnow
+from storage.repositories import DocumentRepository, LeaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def create_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_proc_alive_timeout=120,  # a new pool process builds its services before it says it is up
         task_time_limit=settings.document_timeout_seconds,
         task_soft_time_limit=max(settings.document_timeout_seconds - 30, 1),
         task_queues=[Queue(name) for name in QUEUES],
@@ -88,20 +90,45 @@ def create_celery(settings: Settings) -> Celery:
     max_retries = retries_within(settings.retry_max_seconds, cap=settings.retry_backoff_max_seconds)
 
     def worker_services() -> Services:
+        """This pool process's services, built by its first task. Storage or the database unreachable at
+        that moment is a passing failure like any other (the task retries), not a task that crashes."""
         if not services:
-            services.append(build_services(settings))
+            try:
+                services.append(build_services(settings))
+            except Exception as exc:
+                errors.raise_if_transient(exc)
+                raise
         return services[0]
+
+    def warm_up(**_: object) -> None:
+        """A new pool process builds its services at once, while storage is most likely up; if it cannot,
+        its first task tries again (and retries like any passing failure)."""
+        try:
+            worker_services()
+        except Exception:
+            log.warning("pool process could not build its services yet; its first task will retry")
+
+    worker_process_init.connect(warm_up, weak=False)
+
+    def give_up(document_id: str, exc: errors.TransientError) -> str:
+        """Fail the document `storage.unavailable`; with no services (storage was down from the start), in
+        the database alone (no webhook event then)."""
+        try:
+            return give_up_waiting(worker_services(), document_id, exc).value
+        except errors.TransientError:
+            return fail_in_database(settings, document_id, exc).value
 
     def retry_or_fail(task: Task, document_id: str, exc: errors.TransientError) -> str:
         """Retry the task later (backoff with jitter); after `retry_max_seconds` fail the document."""
         if task.request.retries >= max_retries:  # `task.retry(exc=…)` would re-raise exc: fail it here
-            return give_up_waiting(worker_services(), document_id, exc).value
+            return give_up(document_id, exc)
         countdown = backoff_seconds(task.request.retries, cap=settings.retry_backoff_max_seconds)
-        _hold_for_retry(worker_services(), document_id, task.request.id, countdown)
+        with contextlib.suppress(errors.TransientError):  # no services yet: nothing to hold, retry anyway
+            _hold_for_retry(worker_services(), document_id, task.request.id, countdown)
         try:
             raise task.retry(exc=exc, countdown=countdown, max_retries=max_retries)
         except MaxRetriesExceededError:
-            return give_up_waiting(worker_services(), document_id, exc).value
+            return give_up(document_id, exc)
 
     @app.task(bind=True, name=PROCESS_DOCUMENT, ignore_result=settings.result_backend is None, shared=False)
     def process_document_task(task: Task, document_id: str) -> str:
@@ -161,6 +188,25 @@ def create_celery(settings: Settings) -> Celery:
 
     app.steps["consumer"].add(_sweeper_step(settings))
     return app
+
+
+def fail_in_database(settings: Settings, document_id: str, exc: errors.TransientError) -> DocumentStatus:
+    """`storage.unavailable` recorded with a connection of its own, for a process that has no services."""
+    database = create_database(settings.effective_database_url, pooled=False)
+    try:
+        with database.unit_of_work() as session:
+            document = DocumentRepository(session).get_for_update(document_id)
+            if document is not None and not DocumentStatus(document.status).finished:
+                document.status = DocumentStatus.FAILED
+                document.error_code = "storage.unavailable"
+                document.error_message = (
+                    f"storage unreachable for {settings.retry_max_seconds:.0f} s: {exc.message}"
+                )
+                document.finished_at = utcnow()
+    finally:
+        database.dispose()
+    log.info("document %s failed: storage.unavailable (recorded without services)", document_id)
+    return DocumentStatus.FAILED
 
 
 def visibility_timeout(settings: Settings) -> float:

@@ -320,6 +320,33 @@ def test_s3_down_longer_than_the_retry_budget_fails_coded_and_retry_sends_them_b
     _assert_done_once(production_services, ids)
 
 
+def test_a_pool_process_whose_first_task_finds_s3_down_retries_instead_of_crashing(
+    production_services: Services, workers: Workers, s3_server: Any
+) -> None:
+    """A pool process builds its services at its first task; S3 down at that moment is a passing failure:
+    the task retries within the budget and the document fails coded (`storage.unavailable`), never left
+    queued by a task that crashed (seen under load when building services got slower)."""
+    workers.settings = workers.settings.model_copy(update={"retry_max_seconds": 6.0})
+    ids = [
+        intake(production_services, data, source=f"first-{i}.jpg").document_id
+        for i, data in enumerate(_scans(2, 5))
+    ]
+    s3_server.stop()
+    try:
+        workers.start(concurrency=1)
+        app = create_celery(workers.settings)
+        for document_id in ids:
+            enqueue(app, document_id)
+        statuses = wait_until_finished(production_services, ids, timeout=180)
+    finally:
+        s3_server.start()
+    assert set(statuses.values()) == {DocumentStatus.FAILED}, (statuses, workers.log())
+    with production_services.db.unit_of_work() as session:
+        codes = {DocumentRepository(session).get(i).error_code for i in ids}  # type: ignore[union-attr]
+    assert codes == {"storage.unavailable"}, codes
+    assert "raised unexpected" not in workers.log(tail=None)
+
+
 def test_s3_unreachable_for_20_seconds_documents_wait_and_finish(
     production_services: Services, workers: Workers, s3_server: Any
 ) -> None:
