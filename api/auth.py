@@ -66,6 +66,11 @@ class Caller:
     """None: the whole province."""
     address: str | None
 
+    @classmethod
+    def of(cls, identity: Identity, address: str | None) -> Caller:
+        """The caller an authenticated identity is, from this address."""
+        return cls(identity.id, identity.label, Role(identity.role), identity.unit, address)
+
     def can(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]
 
@@ -105,7 +110,7 @@ def get_caller(request: Request, services: ServicesDep) -> Caller:
             identity = _account(identities, credentials)
         if identity is None:
             raise _unauthorized("the credentials are not valid (revoked key, wrong password, unknown scheme)")
-        return Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
+        return Caller.of(identity, address)
 
 
 def _browser_caller(request: Request, services: ServicesDep, address: str | None) -> Caller:
@@ -118,8 +123,7 @@ def _browser_caller(request: Request, services: ServicesDep, address: str | None
         request.headers.get(CSRF_HEADER), found.csrf_token
     ):
         raise ApiError("the request lacks the session's CSRF token (X-CSRF-Token)", code=FORBIDDEN)
-    identity = found.identity
-    return Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
+    return Caller.of(found.identity, address)
 
 
 def _account(identities: IdentityRepository, credentials: str) -> Identity | None:

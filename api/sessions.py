@@ -42,20 +42,22 @@ class LoginOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Login:
-    """A login attempt's result: the new session's cookie token when it succeeded."""
-
-    outcome: LoginOutcome
-    token: str | None = None
-    locked_minutes: int = 0
-
-
-@dataclass(frozen=True)
 class SignedIn:
     """The account behind a live session cookie."""
 
     identity: Identity
     csrf_token: str
+
+
+@dataclass(frozen=True)
+class Login:
+    """A login attempt's result: the new session's cookie token when it succeeded."""
+
+    outcome: LoginOutcome
+    token: str | None = None
+    signed: SignedIn | None = None
+    """The account and its new session's CSRF token, when it succeeded."""
+    locked_minutes: int = 0
 
 
 def new_token() -> str:
@@ -93,21 +95,23 @@ def log_in(services: Services, name: str, password: str, *, address: str | None)
                 result = Login(LoginOutcome.REFUSED)
         else:
             account.failed_logins, account.locked_until = 0, None
-            token = new_token()
+            token, csrf = new_token(), new_token()
             sessions = WebSessionRepository(session)
             sessions.purge_expired(now)
             sessions.add(
                 WebSession(
                     token_hash=key_hash(token),
                     identity_id=account.id,
-                    csrf_token=new_token(),
+                    csrf_token=csrf,
                     created_at=now,
                     seen_at=now,
                     expires_at=now + timedelta(hours=settings.web_session_hours),
                     address=(address or "")[:64] or None,
                 )
             )
-            result = Login(LoginOutcome.OK, token=token)
+            session.flush()
+            session.expunge(account)
+            result = Login(LoginOutcome.OK, token=token, signed=SignedIn(account, csrf))
         actor_id = account.id if account is not None else None
         unit = account.unit if account is not None else None
     record_audit(

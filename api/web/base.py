@@ -97,8 +97,7 @@ def get_staff(request: Request, services: ServicesDep) -> Staff:
 
 def staff_of(identity: Identity, request: Request, csrf_token: str) -> Staff:
     address = request.client.host if request.client else None
-    caller = Caller(identity.id, identity.label, Role(identity.role), identity.unit, address)
-    return Staff(caller, identity.name, csrf_token)
+    return Staff(Caller.of(identity, address), identity.name, csrf_token)
 
 
 StaffDep = Annotated[Staff, Depends(get_staff)]

@@ -25,7 +25,6 @@ from api.web.base import (
     LANGUAGE_COOKIE,
     StaffDep,
     check_form_csrf,
-    get_staff,
     home_of,
     language_of,
     render,
@@ -64,8 +63,9 @@ def _login_page(
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, services: ServicesDep, next: str | None = None) -> Response:
     """The login form; a browser already signed in goes straight on."""
-    if signed_in(services, request.cookies.get(SESSION_COOKIE)) is not None:
-        staff = get_staff(request, services)
+    found = signed_in(services, request.cookies.get(SESSION_COOKIE))
+    if found is not None:
+        staff = staff_of(found.identity, request, found.csrf_token)
         return RedirectResponse(safe_next(next) or home_of(staff), status_code=303)
     message = request.query_params.get("message")
     shown = word(f"login.{message}", language_of(request)) if message in ("logged_out",) else None
@@ -89,10 +89,9 @@ async def login_submit(
         )
     address = request.client.host if request.client else None
     result = await run_in_threadpool(log_in, services, username.strip(), password, address=address)
-    if result.outcome is LoginOutcome.OK and result.token:
-        found = signed_in(services, result.token)
-        assert found is not None
-        target = safe_next(next) or home_of(staff_of(found.identity, request, found.csrf_token))
+    if result.outcome is LoginOutcome.OK and result.token and result.signed:
+        signed = result.signed
+        target = safe_next(next) or home_of(staff_of(signed.identity, request, signed.csrf_token))
         response = RedirectResponse(target, status_code=303)
         set_session_cookie(response, request, services, result.token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
