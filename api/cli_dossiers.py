@@ -37,6 +37,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "optional": ("Tùy trường hợp (chưa có)", "Only in some cases (not present)"),
     "documents": ("Tài liệu", "Documents"),
     "kind": ("Loại giấy tờ", "Kind"),
+    "file": ("Tệp", "File"),
+    "document_status": ("Xử lý", "Processing"),
+    "done": ("xong", "done"),
+    "needs_review": ("cần duyệt", "needs review"),
+    "failed": ("lỗi", "failed"),
+    "queued": ("chờ xử lý", "queued"),
+    "processing": ("đang xử lý", "processing"),
     "not_found": ("Không có hồ sơ {code}.", "No dossier {code}."),
     "share": (
         "{complete}/{total} hồ sơ đủ thành phần ({share:.1%}); thiếu: {incomplete}; "
@@ -85,12 +92,12 @@ def _print_check(check: DossierCheck, language: Language) -> None:
     out.print(f"{check.code} — {_say('procedure', language)}: {named}", markup=False, highlight=False)
     out.print(f"{_say('status', language)}: {_say(check.completeness.status, language)}", markup=False)
     table = Table(title=_say("documents", language))
-    for column in ("#", "source", "status", _say("kind", language)):
+    for column in ("#", _say("file", language), _say("document_status", language), _say("kind", language)):
         table.add_column(column)
     for number, record in enumerate(check.documents, start=1):
         kind = BY_ID.get(record.document_kind or "")
         label = (kind.en if language == "en" else kind.vi) if kind else "-"
-        table.add_row(str(number), record.source, record.status, label)
+        table.add_row(str(number), record.source, _say(record.status, language), label)
     out.print(table)
     result = check.completeness
     for key, checks in (
