@@ -27,7 +27,18 @@ from api.errors import (
     http_status,
 )
 from api.metrics import install_metrics
-from api.routes import audit, batches, documents, dossiers, health, metrics, procedures, search, webhooks
+from api.routes import (
+    audit,
+    batches,
+    certificates,
+    documents,
+    dossiers,
+    health,
+    metrics,
+    procedures,
+    search,
+    webhooks,
+)
 from api.web import install_web
 from errors import SohoaError, error_code, error_message
 from ingest.errors import TOO_LARGE
@@ -90,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(health.router)
     app.include_router(documents.router)
+    app.include_router(certificates.router)
     app.include_router(dossiers.router)
     app.include_router(search.router)
     app.include_router(procedures.router)

@@ -18,6 +18,7 @@ import api.cli_access as cli_access
 import api.cli_catalog as cli_catalog
 import api.cli_dossiers as cli_dossiers
 import api.cli_intake as cli_intake
+import api.cli_signing as cli_signing
 from api.console import (
     EXIT_INFRASTRUCTURE,
     EXIT_NOTHING_RAN,
@@ -42,6 +43,7 @@ cli_intake.register(app)
 cli_access.register(app)
 cli_catalog.register(app)
 cli_dossiers.register(app)
+cli_signing.register(app)
 _settings = load_cli_settings
 _services = build_cli_services
 

@@ -84,6 +84,7 @@ _STATUS_OF_FAMILY = {
     "identity": 422,
     "catalog": 422,
     "model": 422,
+    "signing": 422,
     "storage": 503,
     "ocr": 500,
     "processing": 500,

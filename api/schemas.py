@@ -236,3 +236,50 @@ class ProcedureListOut(BaseModel):
 
     query: str
     procedures: list[ProcedureOut]
+
+
+class SignatureCheckOut(BaseModel):
+    """One signature of a PDF as the validator saw it."""
+
+    field: str
+    signer: str | None
+    signed_at: datetime | None
+    timestamped: bool
+    intact: bool = Field(description="The signed bytes are unchanged since signing.")
+    trusted: bool = Field(description="The certificate chains up to one of the centre's trusted roots.")
+    whole_file: bool = Field(description="Nothing was added to the file after this signature.")
+
+
+class VerificationOut(BaseModel):
+    """Whether a stored PDF's signature holds: `valid` only when every signature is intact and trusted and the
+    last one covers the whole file; `problems` are codes (`verify.changed`, `verify.not_whole_file`,
+    `verify.untrusted`, `verify.not_signed`)."""
+
+    document: str | None = None
+    valid: bool
+    message: str
+    problems: list[str]
+    signer: str | None
+    signed_at: datetime | None
+    changed_since_signing: bool
+    pdfa: bool | None = Field(
+        default=None, description="Whether the file claims PDF/A-2b and shows no structure PDF/A forbids."
+    )
+    signatures: list[SignatureCheckOut]
+
+
+class CertificateOut(BaseModel):
+    """A staff account's signing certificate, as its certificate says (the key itself is never shown)."""
+
+    account: str
+    common_name: str
+    subject: str
+    issuer: str
+    serial: str
+    fingerprint: str
+    not_before: datetime
+    not_after: datetime
+    trusted: bool = Field(
+        description="Whether it chains up to a root this centre trusts "
+        "(SOHOA_SIGNING_TRUST_ROOTS); signatures by an untrusted one do not verify."
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 from ingest import errors
 from ingest.lease import HELD_BY_PAGES, Claimant, Heartbeat, LeaseLost, heartbeat_interval, may_take_over
-from ingest.pipeline import claim, conclude, current_status, holding, record, settle_failure
+from ingest.pipeline import claim, conclude, current_status, document_title, holding, record, settle_failure
 from ingest.services import Services
 from ocr.barcodes import Barcode
 from ocr.decode import open_document
@@ -270,7 +270,7 @@ def finish_fanned_out(services: Services, document_id: str, task: str) -> Docume
                     page_from_json(services.store.get_bytes(page_key(document_id, n)), spool)
                     for n in range(1, decoded.page_count + 1)
                 ]
-                analysis = conclude(services, original, decoded, pages)
+                analysis = conclude(services, original, decoded, pages, title=document_title(claimed))
             heartbeat.check()
             status = record(services, claimed, analysis)
         for key in list(services.store.keys(work_prefix(document_id))):

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pikepdf
 from celery.exceptions import SoftTimeLimitExceeded
 
 from classifiers.fields import DossierDecision, decide_dossier, find_dossier_codes
@@ -25,7 +26,9 @@ from ingest import errors
 from ingest.filing import file_under, object_prefix, resolve_group_quietly
 from ingest.lease import Claimant, Heartbeat, LeaseLost, heartbeat_interval, may_take_over
 from ingest.services import Services
+from ingest.signatures import SignatureOutcome, record_outcome, sign_finished_pdf
 from ingest.webhooks import announce_finished
+from ocr.archival import ArchivalFacts, claims_pdfa
 from ocr.decode import DecodedDocument, MediaType, file_dpi, open_document
 from ocr.errors import OcrError
 from ocr.page import PageResult, process_page
@@ -181,11 +184,21 @@ def _analyse(
             pages.append(
                 process_page(source, engine=services.engine, options=services.page_options, spool=spool)
             )
-        return conclude(services, original, decoded, pages)
+        return conclude(services, original, decoded, pages, title=document_title(document))
+
+
+def document_title(document: Document) -> str:
+    """The stored PDF's title (its archival metadata): the file it was scanned into."""
+    return f"Bản số hóa {Path(document.source).name}"
 
 
 def conclude(
-    services: Services, original: Path, decoded: DecodedDocument, pages: list[PageResult]
+    services: Services,
+    original: Path,
+    decoded: DecodedDocument,
+    pages: list[PageResult],
+    *,
+    title: str = "Tài liệu số hóa",
 ) -> Analysis:
     """From the read pages to the verdict: searchable PDF, dossier code, procedure, key fields, review.
 
@@ -194,7 +207,8 @@ def conclude(
     """
     pdf = services.scratch_file(".pdf")
     try:
-        _write_searchable_pdf(services, original, decoded, pages, pdf)
+        archival = ArchivalFacts(title=title, created=utcnow())
+        _write_searchable_pdf(services, original, decoded, pages, pdf, archival)
         dossier = decide_dossier(
             find_dossier_codes((p.number, p.text, [b.text for b in p.barcodes]) for p in pages)
         )
@@ -219,19 +233,25 @@ def conclude(
 
 
 def _write_searchable_pdf(
-    services: Services, original: Path, decoded: DecodedDocument, pages: list[PageResult], output: Path
+    services: Services,
+    original: Path,
+    decoded: DecodedDocument,
+    pages: list[PageResult],
+    output: Path,
+    archival: ArchivalFacts,
 ) -> None:
-    """The stored PDF, file to file: the original PDF itself, or the image wrapped as a PDF first."""
+    """The stored PDF (PDF/A-2b when the source allows), file to file: the original PDF itself, or the
+    image wrapped as a PDF first."""
     layers = [page.layer for page in pages]
     if decoded.media_type is MediaType.PDF:
-        build_searchable_pdf(original, layers, output=output)
+        build_searchable_pdf(original, layers, output=output, archival=archival)
         return
     wrapper = services.scratch_file(".source.pdf")
     try:
         image_source_pdf(  # frames are decoded again only for pages that must become JPEG pages
             original, dpi=file_dpi(original), frames=lambda i: decoded.page(i + 1).image, output=wrapper
         )
-        build_searchable_pdf(wrapper, layers, output=output)
+        build_searchable_pdf(wrapper, layers, output=output, archival=archival)
     finally:
         wrapper.unlink(missing_ok=True)
 
@@ -265,6 +285,9 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
     target_original = claimed.original_key
     if dossier_code and not claimed.original_key.startswith(f"dossiers/{dossier_code}/"):
         target_original = f"{prefix}/{claimed.original_key.rsplit('/', 1)[-1]}"
+    reasons = [*_stated_reasons(claimed, analysis.review_reasons), *filing.review_reasons]
+    signature = _sign(services, claimed, analysis.pdf, reasons)
+    reasons += signature.review_reasons
     written: list[str] = []
     try:
         try:
@@ -285,7 +308,6 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
             services.store.delete(key)
         raise
 
-    reasons = [*_stated_reasons(claimed, analysis.review_reasons), *filing.review_reasons]
     status = DocumentStatus.NEEDS_REVIEW if reasons else DocumentStatus.DONE
     with services.db.unit_of_work() as session:
         repository = DocumentRepository(session)
@@ -324,6 +346,7 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
         document.catalog_version = analysis.catalog_version
         document.document_kind = analysis.document_kind
         document.review_reasons = reasons
+        record_outcome(document, signature)
         document.original_key = target_original
         document.pdf_key, document.text_key, document.words_key = pdf_key, text_key, words_key
         index_document(session, document.id, "\n".join(p.text for p in analysis.pages))
@@ -335,6 +358,14 @@ def record(services: Services, claimed: Document, analysis: Analysis) -> Documen
     resolve_group_quietly(services, claimed.group_key)
     announce_finished(services, claimed.id)
     return status
+
+
+def _sign(services: Services, claimed: Document, pdf: Path, reasons: list[str]) -> SignatureOutcome:
+    """Sign the PDF for its scanning officer now, unless it goes to review and signing waits for approval."""
+    if reasons and services.settings.sign_on == "approval":
+        with pikepdf.open(pdf) as opened:
+            return SignatureOutcome(pdfa=claims_pdfa(opened))
+    return sign_finished_pdf(services, claimed, pdf, signer=claimed.received_by)
 
 
 def _still_held(services: Services, claimed: Document) -> bool:

@@ -94,6 +94,19 @@ class ObjectKeys(_Record):
     words: str | None = Field(default=None, description="TSV of OCR words with boxes and confidences.")
 
 
+class SignatureRecord(_Record):
+    """The stored PDF's digital signature and archival form, as recorded when it was signed."""
+
+    signed_by: str | None = Field(default=None, description="The signer's name (certificate common name).")
+    signed_at: UtcTime | None = None
+    error: str | None = Field(
+        default=None,
+        description="Why it is not signed (`signing.no_identity`: nobody is configured to sign; "
+        "`signing.expired`, `signing.timestamp_unavailable`, …).",
+    )
+    pdfa: bool | None = Field(default=None, description="Whether the stored PDF claims PDF/A-2b.")
+
+
 class DocumentRecord(_Record):
     """Everything a client needs about one document."""
 
@@ -132,6 +145,10 @@ class DocumentRecord(_Record):
     fields: list[FieldRecord]
     page_count: int | None
     mean_ocr_confidence: float | None
+    signature: SignatureRecord = Field(
+        default_factory=lambda: SignatureRecord(),
+        description="Who signed the stored PDF and when; `GET …/verify` checks the file itself.",
+    )
     pages: list[PageRecord]
     objects: ObjectKeys
     created_at: UtcTime | None
@@ -171,6 +188,12 @@ class DocumentRecord(_Record):
             fields=[FieldRecord(**f) for f in document.fields or []],
             page_count=document.page_count,
             mean_ocr_confidence=document.mean_ocr_confidence,
+            signature=SignatureRecord(
+                signed_by=document.signed_by,
+                signed_at=document.signed_at,
+                error=document.signature_error,
+                pdfa=document.pdfa,
+            ),
             pages=[PageRecord.of(page) for page in document.pages],
             objects=ObjectKeys(
                 original=document.original_key,

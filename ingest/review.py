@@ -66,7 +66,8 @@ def set_procedure(services: Services, document_id: str, procedure_id: str, *, by
             document.status = DocumentStatus.DONE
         session.flush()
         session.expunge(document)
-        return document
+    _sign_after_approval(services, document_id, by=by.strip())
+    return document
 
 
 DOSSIER_REASONS = ("dossier.ambiguous", "dossier.conflict")
@@ -81,7 +82,7 @@ class Change:
     new: str | None
 
 
-def set_dossier(services: Services, document_id: str, code: str | None) -> Change:
+def set_dossier(services: Services, document_id: str, code: str | None, *, by: str | None = None) -> Change:
     """File the document under the dossier a person stated (None: under none). Its objects move under the
     dossier like a found code's; the dossier review reasons are settled."""
     from ingest.filing import refile
@@ -104,6 +105,7 @@ def set_dossier(services: Services, document_id: str, code: str | None) -> Chang
         _settle(document, DOSSIER_REASONS)
     for previous, _new in moves:
         services.store.delete(previous)
+    _sign_after_approval(services, document_id, by=by)
     return Change(old, code)
 
 
@@ -125,7 +127,20 @@ def accept(services: Services, document_id: str, *, by: str) -> list[str]:
             )
         settled = [r for r in document.review_reasons or [] if " " not in r]
         _settle(document, tuple(settled))
+    _sign_after_approval(services, document_id, by=by.strip())
     return settled
+
+
+def _sign_after_approval(services: Services, document_id: str, *, by: str | None) -> None:
+    """Sign a document a decision just made done, when signing waited for approval (`ingest.signatures`).
+    The decision stands whatever happens here: a store that fails now leaves the document unsigned."""
+    from ingest.signatures import sign_on_approval
+    from storage.errors import StorageError
+
+    try:
+        sign_on_approval(services, document_id, by=by)
+    except (StorageError, OSError) as exc:
+        log.warning("document %s approved but not signed: %s", document_id, exc)
 
 
 def set_field(

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -137,6 +137,43 @@ class Settings(BaseSettings):
         description="Web app: mark the session cookie Secure — auto: when the request came over HTTPS (or "
         "X-Forwarded-Proto says so behind a proxy), always in production.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Seals the staff accounts' signing certificates in the database; every process of a "
+        "centre needs the same one. Unset in development: a key generated in <data_dir>/secret.key.",
+    )
+    signing_pkcs12: Path | None = Field(
+        default=None,
+        description="Signing: the unattended station's identity (a PKCS#12 file); it signs every document "
+        "whose scanning officer holds no certificate of their own.",
+    )
+    signing_password: SecretStr | None = Field(default=None, description="Signing: the PKCS#12's password.")
+    signing_pkcs11_module: Path | None = Field(
+        default=None,
+        description="Signing with a PKCS#11 token or HSM instead of a file: the module (.so) to load.",
+    )
+    signing_pkcs11_token: str | None = Field(default=None, description="Signing: the token's label.")
+    signing_pkcs11_pin: SecretStr | None = Field(default=None, description="Signing: the token's user PIN.")
+    signing_pkcs11_key_label: str | None = Field(default=None, description="Signing: the key's label.")
+    signing_pkcs11_cert_label: str | None = Field(
+        default=None, description="Signing: the certificate's label (default: the key's)."
+    )
+    signing_timestamp_url: str | None = Field(
+        default=None, description="Signing: an RFC 3161 timestamp server; set, signatures are PAdES B-T."
+    )
+    signing_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Signing: limit of one timestamp request."
+    )
+    sign_on: Literal["processing", "approval"] = Field(
+        default="processing",
+        description="Signing: when — at the end of processing, or, for documents that go to review, "
+        "when a reviewer approves them (signed by the reviewer).",
+    )
+    signing_trust_roots: str | None = Field(
+        default=None,
+        description="Verifying: CA certificate files (PEM) a signature may chain up to, separated by "
+        "commas; the station's and the accounts' chains are trusted as well.",
+    )
     min_procedure_confidence: float = Field(default=0.6, ge=0, le=1)
     min_ocr_confidence: float = Field(default=0.55, ge=0, le=1, description="Pages below go to review.")
 
@@ -175,6 +212,11 @@ class Settings(BaseSettings):
         elif _weak_secret(_url_password(self.broker_url), allow_empty=True):
             problems.append("the broker password in SOHOA_BROKER_URL is a well-known default (guest, …)")
         return problems
+
+    @property
+    def signing_trust_root_paths(self) -> list[Path]:
+        """`signing_trust_roots` as paths."""
+        return [Path(p.strip()) for p in (self.signing_trust_roots or "").split(",") if p.strip()]
 
     @property
     def embedded(self) -> bool:

@@ -26,6 +26,7 @@ import pikepdf
 from PIL import Image, ImageOps, TiffImagePlugin
 
 from ocr import errors
+from ocr.archival import ArchivalFacts, make_archival
 from ocr.cleanup import rotation_matrix
 from ocr.errors import OcrError
 
@@ -290,15 +291,26 @@ def output_size(placement: Placement) -> tuple[float, float]:
 
 @overload
 def build_searchable_pdf(
-    source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: None = None
+    source_pdf: PdfSource,
+    layers: Sequence[PageLayer],
+    *,
+    output: None = None,
+    archival: ArchivalFacts | None = None,
 ) -> bytes: ...
 @overload
-def build_searchable_pdf(source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: Path) -> Path: ...
 def build_searchable_pdf(
-    source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: Path | None = None
+    source_pdf: PdfSource, layers: Sequence[PageLayer], *, output: Path, archival: ArchivalFacts | None = None
+) -> Path: ...
+def build_searchable_pdf(
+    source_pdf: PdfSource,
+    layers: Sequence[PageLayer],
+    *,
+    output: Path | None = None,
+    archival: ArchivalFacts | None = None,
 ) -> bytes | Path:
     """Compose the output PDF (version ≥ 1.5) from the source PDF and one layer description per page.
 
+    With `archival` the output is made PDF/A-2b when nothing in it stands in the way (`ocr.archival`).
     With `output` the PDF is written to that file and its path returned, else its bytes. The pages are
     rebuilt inside the opened source itself, so its images are never copied: writing the output reads
     them from the source file one by one (pikepdf copies what comes from another PDF into memory), and a
@@ -312,6 +324,8 @@ def build_searchable_pdf(
             pdf.pages.append(page)
         _keep_only_pages(pdf)
         strip_active_content(pdf)
+        if archival is not None:
+            make_archival(pdf, archival)
         buffer = io.BytesIO()
         pdf.save(
             buffer if output is None else output,

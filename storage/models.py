@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -111,6 +112,13 @@ class Document(Base):
     """The kind of component document it is (form, birth certificate, …)."""
     fields: Mapped[list[Any]] = mapped_column(default=list)
     """Key fields found in the text: kind, value, page, confidence, label."""
+    signed_by: Mapped[str | None] = mapped_column(Text)
+    """Who signed the stored PDF (the certificate's common name); None: not signed."""
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signature_error: Mapped[str | None] = mapped_column(String(64))
+    """Why the stored PDF is not signed when it should be (`signing.no_identity`, `signing.expired`, …)."""
+    pdfa: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether the stored PDF claims PDF/A-2b (False: a born-digital source kept what PDF/A forbids)."""
     page_count: Mapped[int | None] = mapped_column(Integer)
     mean_ocr_confidence: Mapped[float | None] = mapped_column(Float)
     original_key: Mapped[str] = mapped_column(Text)
@@ -300,6 +308,26 @@ class Identity(Base):
     def label(self) -> str:
         """How the audit trail names it: `key:<name>` or `user:<name>`."""
         return f"{self.kind}:{self.name}"
+
+
+class SigningCertificate(Base):
+    """A staff account's signing identity: the PKCS#12 it uploaded, sealed under the server's secret so a
+    copy of the database signs nothing, and what the certificate says (shown without opening the seal)."""
+
+    __tablename__ = "signing_certificates"
+
+    identity_id: Mapped[str] = mapped_column(
+        ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    )
+    sealed_pkcs12: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 (hex) of the certificate."""
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class WebSession(Base):

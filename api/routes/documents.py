@@ -7,6 +7,7 @@ Every route needs an identity (`api.auth`) and writes an audit entry; a document
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -30,7 +31,9 @@ from api.schemas import (
     FieldIn,
     LinksOut,
     ProcedureIn,
+    SignatureCheckOut,
     UploadOut,
+    VerificationOut,
     WithdrawIn,
 )
 from api.uploads import spool_upload, upload_source
@@ -39,6 +42,7 @@ from ingest.records import DocumentRecord
 from ingest.review import accept, purge, set_dossier, set_field, set_procedure, withdraw
 from ingest.services import Services
 from ingest.submit import Incoming, spool_dir
+from ingest.verify import Verification, archival_ok, trust_roots, verify_pdf
 from storage.models import Document, utcnow
 from storage.objects import CHUNK
 from storage.repositories import DocumentRepository
@@ -161,6 +165,57 @@ def get_document_links(
     lifetime = timedelta(seconds=expires)
     links = {kind: presign(key, lifetime) if key else None for kind, key in keys.items()}
     return {**links, "direct": True, "expires_at": utcnow() + lifetime}
+
+
+@router.get(
+    "/{document_id}/verify",
+    response_model=VerificationOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+def verify_document(
+    document_id: str, session: SessionDep, services: ServicesDep, caller: ReaderDep, audit: AuditDep
+) -> VerificationOut:
+    """Check the stored PDF's signature as it is now: valid, who signed and when, whether the file changed
+    since (any byte of the signed range, or anything appended), and whether it is PDF/A-2b."""
+    audit.action = "document.verify"
+    document = _document_or_404(session, document_id, caller, audit)
+    if document.pdf_key is None:
+        raise ApiError("the document has no PDF yet", code=DOCUMENT_NOT_READY)
+    with tempfile.TemporaryFile() as local:
+        with services.store.open(document.pdf_key) as stored:
+            shutil.copyfileobj(stored, local, CHUNK)
+        local.seek(0)
+        report = verify_pdf(local, trust_roots(services.settings))
+        pdfa = archival_ok(local)
+    audit.detail = {"valid": report.valid, "problems": report.problems}
+    return verification_out(report, document.id, pdfa)
+
+
+def verification_out(report: Verification, document_id: str | None, pdfa: bool | None) -> VerificationOut:
+    """The API's answer for a `Verification`."""
+    last = report.signatures[-1] if report.signatures else None
+    return VerificationOut(
+        document=document_id,
+        valid=report.valid,
+        message=report.message,
+        problems=report.problems,
+        signer=last.signer if last else None,
+        signed_at=last.signed_at if last else None,
+        changed_since_signing=report.changed_since_signing,
+        pdfa=pdfa,
+        signatures=[
+            SignatureCheckOut(
+                field=c.field,
+                signer=c.signer,
+                signed_at=c.signed_at,
+                timestamped=c.timestamped,
+                intact=c.intact,
+                trusted=c.trusted,
+                whole_file=c.whole_file,
+            )
+            for c in report.signatures
+        ],
+    )
 
 
 ObjectKind = Literal["original", "pdf", "text"]
@@ -290,7 +345,7 @@ def put_dossier(
     move under the dossier, the dossier review reasons are settled; audited with old and new code."""
     audit.action = "dossier.correct"
     _checked(session, document_id, caller, audit)
-    change = set_dossier(services, document_id, body.dossier)
+    change = set_dossier(services, document_id, body.dossier, by=caller.label)
     audit.detail = {"old": change.old, "new": change.new}
     audit.dossier_code = change.new or change.old
     return _fresh_record(services, document_id)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 """Folder holding env.py, script.py.mako and versions/."""
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest revision shipped (a test checks it is alembic's head): a process whose database is there
 already starts without importing alembic at all (about half a second)."""
 
