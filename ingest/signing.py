@@ -14,6 +14,7 @@ import base64
 import hashlib
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -197,7 +198,10 @@ def _loaded_key_signer(key: PrivateKeyTypes, chain: list[x509.Certificate]) -> S
 
 
 _station_lock = threading.Lock()
-_station_cache: dict[tuple[object, ...], SigningIdentity] = {}
+_station_cache: dict[tuple[object, ...], SigningIdentity | SigningError] = {}
+"""The station identity of this process, or why it could not be loaded, by the settings that name it. A
+failure is kept too: a token locks its PIN after a few wrong tries, so a wrong PIN is tried once per
+process and setting, not once per document."""
 
 
 def station_identity(settings: Settings) -> SigningIdentity | None:
@@ -206,7 +210,16 @@ def station_identity(settings: Settings) -> SigningIdentity | None:
     Loaded once per process and file version; the file is read again when it changes.
     """
     if settings.signing_pkcs11_module:
-        return _cached(("pkcs11", settings.signing_pkcs11_module), lambda: _pkcs11_identity(settings))
+        pin = settings.signing_pkcs11_pin.get_secret_value() if settings.signing_pkcs11_pin else None
+        token: tuple[object, ...] = (
+            "pkcs11",
+            str(settings.signing_pkcs11_module),
+            settings.signing_pkcs11_token,
+            settings.signing_pkcs11_key_label,
+            settings.signing_pkcs11_cert_label,
+            hashlib.sha256((pin or "").encode()).hexdigest(),
+        )
+        return _cached(token, lambda: _pkcs11_identity(settings))
     path = settings.signing_pkcs12
     if path is None:
         return None
@@ -215,16 +228,22 @@ def station_identity(settings: Settings) -> SigningIdentity | None:
     except OSError as exc:
         raise SigningError(f"cannot read SOHOA_SIGNING_PKCS12 ({path}): {exc}", code=BAD_CERTIFICATE) from exc
     password = settings.signing_password.get_secret_value().encode() if settings.signing_password else None
-    key = ("pkcs12", str(path), stat.st_mtime_ns, stat.st_size, password)
-    return _cached(key, lambda: load_pkcs12(path.read_bytes(), password, source="station"))
+    version: tuple[object, ...] = ("pkcs12", str(path), stat.st_mtime_ns, stat.st_size, password)
+    return _cached(version, lambda: load_pkcs12(path.read_bytes(), password, source="station"))
 
 
-def _cached(key: tuple[object, ...], load: object) -> SigningIdentity:
+def _cached(key: tuple[object, ...], load: Callable[[], SigningIdentity]) -> SigningIdentity:
     with _station_lock:
         if key not in _station_cache:
             _station_cache.clear()
-            _station_cache[key] = load()  # type: ignore[operator]
-        return _station_cache[key]
+            try:
+                _station_cache[key] = load()
+            except SigningError as exc:
+                _station_cache[key] = exc
+        kept = _station_cache[key]
+    if isinstance(kept, SigningError):
+        raise kept
+    return kept
 
 
 def _pkcs11_identity(settings: Settings) -> SigningIdentity:
@@ -341,6 +360,8 @@ def sign_pdf(
     from pyhanko import stamp as hanko_stamp
     from pyhanko.pdf_utils import text
     from pyhanko.pdf_utils.content import RawContent
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.layout import (
         AxisAlignment,
         BoxConstraints,
@@ -348,8 +369,6 @@ def sign_pdf(
         Margins,
         SimpleBoxLayoutRule,
     )
-    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 

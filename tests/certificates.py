@@ -148,6 +148,7 @@ def timestamp_server(ca: Issued) -> Iterator[str]:
     from asn1crypto import keys, tsp
     from asn1crypto import x509 as asn1_x509
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     tsa = issue(ca, "sohoa test TSA", timestamping=True)
     stamper = DummyTimeStamper(
@@ -157,7 +158,9 @@ def timestamp_server(ca: Issued) -> Iterator[str]:
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
         ),
-        certs_to_embed=[asn1_x509.Certificate.load(ca.certificate.public_bytes(serialization.Encoding.DER))],
+        certs_to_embed=SimpleCertificateStore.from_certs(
+            [asn1_x509.Certificate.load(ca.certificate.public_bytes(serialization.Encoding.DER))]
+        ),
     )
 
     class Handler(BaseHTTPRequestHandler):
