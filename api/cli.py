@@ -19,6 +19,7 @@ import api.cli_catalog as cli_catalog
 import api.cli_dossiers as cli_dossiers
 import api.cli_intake as cli_intake
 import api.cli_signing as cli_signing
+from api.cli_archive import archive_app
 from api.console import (
     EXIT_INFRASTRUCTURE,
     EXIT_NOTHING_RAN,
@@ -44,6 +45,7 @@ cli_access.register(app)
 cli_catalog.register(app)
 cli_dossiers.register(app)
 cli_signing.register(app)
+app.add_typer(archive_app, name="archive")
 _settings = load_cli_settings
 _services = build_cli_services
 
