@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["certificates"])
 
 MAX_PKCS12_BYTES = 64 * 1024
 """A PKCS#12 with its chain is a few kilobytes; anything far larger is not one."""
-NO_CERTIFICATE = "signing.no_certificate"
+NO_CERTIFICATE = "certificate.not_found"
 NOT_AN_ACCOUNT = "signing.not_an_account"
 
 
@@ -74,11 +74,11 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {422: {"model": ErrorOut}
 @router.put("/account/certificate", response_model=CertificateOut, responses=UPLOAD_RESPONSES)
 def put_own_certificate(
     file: UploadFile,
-    password: Annotated[str, Form(description="The PKCS#12's password (empty for none).")],
     services: ServicesDep,
     session: SessionDep,
     caller: UploaderDep,
     audit: AuditDep,
+    password: Annotated[str, Form(description="The PKCS#12's password (empty for none).")] = "",
 ) -> CertificateOut:
     """The calling staff account's signing certificate (PKCS#12): checked (password, key, valid today) and
     kept sealed; it replaces the one before. Audited `certificate.set` with the certificate's fingerprint."""
@@ -123,11 +123,11 @@ def delete_own_certificate(session: SessionDep, caller: UploaderDep, audit: Audi
 def put_account_certificate(
     name: str,
     file: UploadFile,
-    password: Annotated[str, Form(description="The PKCS#12's password (empty for none).")],
     services: ServicesDep,
     session: SessionDep,
     caller: AdminDep,
     audit: AuditDep,
+    password: Annotated[str, Form(description="The PKCS#12's password (empty for none).")] = "",
 ) -> CertificateOut:
     """An admin sets a staff account's signing certificate (as `PUT /account/certificate` for oneself)."""
     del caller
