@@ -48,7 +48,7 @@ def client(signing_settings: Settings) -> Iterator[TestClient]:
 
 
 def _services(client: TestClient) -> Services:
-    return client.app.state.services  # type: ignore[attr-defined, no-any-return]
+    return client.app.state.services  # type: ignore[attr-defined]
 
 
 def _wait(client: TestClient, document_id: str, headers: dict[str, str]) -> dict[str, Any]:
