@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import api.cli_access as cli_access
+import api.cli_backup as cli_backup
 import api.cli_catalog as cli_catalog
 import api.cli_dossiers as cli_dossiers
 import api.cli_intake as cli_intake
@@ -44,6 +45,7 @@ cli_intake.register(app)
 cli_access.register(app)
 cli_catalog.register(app)
 cli_dossiers.register(app)
+cli_backup.register(app)
 cli_signing.register(app)
 app.add_typer(archive_app, name="archive")
 _settings = load_cli_settings

@@ -46,6 +46,30 @@ FAILED = StorageError.code
 FULL = StorageFull.code
 
 
+class BackupError(StorageError):
+    """A backup cannot be written, or a snapshot cannot be restored (`storage.backup`); the code says why."""
+
+    code = "backup.failed"
+
+
+BACKUP_NOT_FOUND = "backup.not_found"
+"""No snapshot (no `manifest.json`) at the path given."""
+BACKUP_NOT_EMPTY = "backup.not_empty"
+"""A restore goes only into an empty database and an empty object store."""
+BACKUP_CORRUPT = "backup.corrupt"
+"""A snapshot's file or object does not match the SHA-256 its manifest records, or is missing."""
+BACKUP_REVISION_MISMATCH = "backup.revision_mismatch"
+"""The snapshot's schema revision (or format) is not this sohoa's."""
+BACKUP_BAD_TARGET = "backup.bad_target"
+"""The backup folder overlaps the object store it would copy."""
+BACKUP_MISSING_OBJECT = "backup.missing_object"
+"""A row of the snapshot names an object the store no longer held (reported, never hidden)."""
+BACKUP_UNWRITABLE = "backup.unwritable"
+"""The backup folder cannot be written (permissions, a failing disk)."""
+BACKUP_REJECTED = "backup.rejected"
+"""The target database refused a row of the snapshot (e.g. a value too long for PostgreSQL)."""
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """True for "no space left" from the operating system, SQLite or PostgreSQL, wrapped or not."""
     import errno
