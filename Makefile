@@ -33,9 +33,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: system $(STAMP) ## generate sample scans and import them in embedded mode
+DEMO_SIGNING = $(DEMO_DATA)/demo-signing
+DEMO_ENV = SOHOA_DATA_DIR=$(DEMO_DATA) SOHOA_SIGNING_PKCS12=$(DEMO_SIGNING)/station.p12 \
+	SOHOA_SIGNING_PASSWORD=demo SOHOA_SIGNING_TRUST_ROOTS=$(DEMO_SIGNING)/ca.pem
+
+demo: system $(STAMP) ## generate sample scans and import them in embedded mode, signed by a demo station identity
 	$(BIN)/python examples/synth.py examples/scans
-	SOHOA_DATA_DIR=$(DEMO_DATA) $(BIN)/sohoa import examples/scans --wait
+	$(BIN)/python examples/certificates.py $(DEMO_SIGNING) >/dev/null
+	$(DEMO_ENV) $(BIN)/sohoa import examples/scans --wait
+	@pdf=$$(find $(DEMO_DATA)/objects -name searchable.pdf | head -n 1); \
+	if [ -n "$$pdf" ]; then echo "sohoa verify $$pdf"; $(DEMO_ENV) $(BIN)/sohoa verify "$$pdf"; fi
 
 clean-demo:
 	rm -rf $(DEMO_DATA) examples/scans

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pikepdf
 
 from bench.engines import cpu_model
+from examples.certificates import issue, make_ca, write_pkcs12
 from examples.synth import EXAMPLES, write_example
 from ingest.intake import intake
 from ingest.pipeline import process_document
@@ -34,7 +35,6 @@ from ingest.settings import load_settings
 from ingest.signing import StampFacts, load_pkcs12, sign_pdf
 from ocr.archival import ArchivalFacts, make_archival
 from storage.models import Document
-from tests.certificates import issue, make_ca, write_pkcs12
 
 PAGES = ("ket-hon-giay-tiep-nhan.jpg", "thuong-tru-nghieng-4-do.jpg", "tam-tru-xoay-90.png")
 

@@ -82,7 +82,7 @@ class LocalRunner:
         self._pool = ProcessPool(
             max_workers=settings.workers,
             initializer=_init_worker,
-            initargs=(settings.model_dump_json(),),
+            initargs=(settings.to_json_with_secrets(),),
             context=multiprocessing.get_context("forkserver"),
         )
 

@@ -213,6 +213,18 @@ class Settings(BaseSettings):
             problems.append("the broker password in SOHOA_BROKER_URL is a well-known default (guest, …)")
         return problems
 
+    def to_json_with_secrets(self) -> str:
+        """These settings as JSON with their secrets in the clear, for a pool process of this machine
+        (pydantic masks SecretStr in JSON); never log or store it."""
+        import json
+
+        data = self.model_dump(mode="json")
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                data[name] = value.get_secret_value()
+        return json.dumps(data)
+
     @property
     def signing_trust_root_paths(self) -> list[Path]:
         """`signing_trust_roots` as paths."""

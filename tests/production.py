@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 import pytest
 import redis
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from ingest.celery_app import create_celery
@@ -44,6 +45,9 @@ SOHOA = Path(sys.executable).parent / "sohoa"
 def settings_env(settings: Settings) -> dict[str, str]:
     """The settings as the SOHOA_* environment a worker or API subprocess reads."""
     values = settings.model_dump(exclude_none=True)
+    for name in values:
+        if isinstance(secret := getattr(settings, name), SecretStr):
+            values[name] = secret.get_secret_value()
     return {f"SOHOA_{name.upper()}": str(value) for name, value in values.items()}
 
 

@@ -8,7 +8,9 @@ test-artifacts/signing/ for people to look at.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -360,3 +362,32 @@ def test_nobody_to_sign_leaves_the_document_done_and_says_so(services: Services,
     assert document.status == DocumentStatus.DONE
     assert document.signed_by is None and document.signature_error == "signing.no_identity"
     assert document.pdfa is True
+
+
+def test_the_import_commands_worker_processes_sign_with_the_stations_password(
+    tmp_path: Path, ca: Issued, station: Issued
+) -> None:
+    """The embedded pool's processes get the settings as JSON: the PKCS#12 password must reach them in the
+    clear (pydantic masks a SecretStr in JSON — `make_demo` found every document unsigned once)."""
+    p12 = write_pkcs12(tmp_path / "station.p12", station, PASSWORD, chain=(ca,))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    write_example(SCAN, scans)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")},
+        "SOHOA_DATA_DIR": str(tmp_path / "data"),
+        "SOHOA_WORKERS": "2",
+        "SOHOA_SIGNING_PKCS12": str(p12),
+        "SOHOA_SIGNING_PASSWORD": PASSWORD,
+    }
+    sohoa = str(Path(sys.executable).with_name("sohoa"))
+    done = subprocess.run(
+        [sohoa, "import", str(scans), "--wait"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [signed] = list((tmp_path / "data" / "objects").rglob("searchable.pdf"))
+    verified = subprocess.run(
+        [sohoa, "verify", str(signed)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Trạm quét Một cửa 01" in verified.stdout
