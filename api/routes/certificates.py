@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, UploadFile, status
 from sqlalchemy.orm import Session
 
 from api.audit import AuditDep
-from api.auth import AdminDep, Caller, UploaderDep
+from api.auth import AdminDep, Caller, CallerDep
 from api.deps import ServicesDep, SessionDep
 from api.errors import IDENTITY_NOT_FOUND, ApiError, NotFound
 from api.schemas import CertificateOut, ErrorOut
@@ -76,7 +76,7 @@ def put_own_certificate(
     file: UploadFile,
     services: ServicesDep,
     session: SessionDep,
-    caller: UploaderDep,
+    caller: CallerDep,
     audit: AuditDep,
     password: Annotated[str, Form(description="The PKCS#12's password (empty for none).")] = "",
 ) -> CertificateOut:
@@ -89,7 +89,7 @@ def put_own_certificate(
 
 
 @router.get("/account/certificate", response_model=CertificateOut, responses={404: {"model": ErrorOut}})
-def get_own_certificate(services: ServicesDep, session: SessionDep, caller: UploaderDep) -> CertificateOut:
+def get_own_certificate(services: ServicesDep, session: SessionDep, caller: CallerDep) -> CertificateOut:
     """What the calling account's certificate says (never the key)."""
     identity = _own_account(session, caller)
     row = session.get(SigningCertificate, identity.id)
@@ -108,7 +108,7 @@ def _stored_trusted(services: Services, session: Session, identity: Identity) ->
 @router.delete(
     "/account/certificate", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"model": ErrorOut}}
 )
-def delete_own_certificate(session: SessionDep, caller: UploaderDep, audit: AuditDep) -> None:
+def delete_own_certificate(session: SessionDep, caller: CallerDep, audit: AuditDep) -> None:
     """Forget the calling account's certificate: its next documents are signed by the station (or not)."""
     audit.action = "certificate.remove"
     if not drop_certificate(session, _own_account(session, caller)):

@@ -125,16 +125,36 @@ def _requests(world: World) -> dict[tuple[str, str], tuple[str, dict]]:
         ("GET", "/api/v1/webhooks"): ("/api/v1/webhooks", {}),
         ("DELETE", "/api/v1/webhooks/{hook_id}"): ("/api/v1/webhooks/nope", {}),
         ("GET", "/api/v1/webhooks/{hook_id}/deliveries"): ("/api/v1/webhooks/nope/deliveries", {}),
+        ("GET", "/api/v1/documents/{document_id}/verify"): (f"/api/v1/documents/{d}/verify", {}),
+        ("GET", "/api/v1/account/certificate"): ("/api/v1/account/certificate", {}),
+        ("PUT", "/api/v1/account/certificate"): (
+            "/api/v1/account/certificate",
+            {"files": {"file": ("c.p12", b"not a certificate", "application/x-pkcs12")}},
+        ),
+        ("DELETE", "/api/v1/account/certificate"): ("/api/v1/account/certificate", {}),
+        ("PUT", "/api/v1/users/{name}/certificate"): (
+            "/api/v1/users/nobody/certificate",
+            {"files": {"file": ("c.p12", b"not a certificate", "application/x-pkcs12")}},
+        ),
     }
 
 
+OWN_CERTIFICATE = {
+    ("GET", "/api/v1/account/certificate"),
+    ("PUT", "/api/v1/account/certificate"),
+    ("DELETE", "/api/v1/account/certificate"),
+}
+"""Every identity may ask for its own certificate (an API key is told it holds none: 422, not 403)."""
 ALLOWED: dict[str, set[tuple[str, str]]] = {
-    "scanner": {
+    "scanner": OWN_CERTIFICATE
+    | {
         ("POST", "/api/v1/documents"),
         ("POST", "/api/v1/batches"),
         ("GET", "/api/v1/batches/{batch_id}"),
     },
-    "reader": {
+    "reader": OWN_CERTIFICATE
+    | {
+        ("GET", "/api/v1/documents/{document_id}/verify"),
         ("GET", "/api/v1/batches/{batch_id}"),
         ("GET", "/api/v1/documents/{document_id}"),
         ("GET", "/api/v1/documents/{document_id}/links"),
