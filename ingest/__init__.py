@@ -8,5 +8,6 @@ separator sheets; `separator.separator_sheet_pdf`); `manifest.read_manifest`/`va
 `filing` (which dossier a document goes under, and groups of files that came together);
 `intake.intake_file`; `pipeline.process_document` (one document, called by both the embedded
 `runner.LocalRunner` and the Celery task in `celery_app`); `records.document_record`; `messages` (words for
-people, Vietnamese by default).
+people, Vietnamese by default); `signing` (the one pyHanko wrapper), `signatures` (who signs and when, account
+certificates), `verify.verify_pdf`; `archive.export_dossier` / `export_since` (the archive package).
 """
