@@ -286,6 +286,10 @@ STAMP_CHARACTERS = (
 )
 
 
+FONT_RECIPE = "2"
+"""Changes when `_cut_font` cuts differently, so machines make the font again."""
+
+
 def stamp_font() -> Path:
     """The stamp's font: DejaVu Sans cut to the Vietnamese alphabet at 1,000 units per em, made once per
     machine in the temporary folder (embedding the whole font costs 0.6 s a document; pyHanko writes widths
@@ -296,9 +300,8 @@ def stamp_font() -> Path:
     if source is None:
         raise SigningError("DejaVu Sans is missing (Debian package fonts-dejavu-core)", code=NO_FONT)
     stat = source.stat()
-    tag = hashlib.sha256(
-        f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{STAMP_CHARACTERS}".encode()
-    ).hexdigest()
+    recipe = f"{FONT_RECIPE}:{source}:{stat.st_size}:{stat.st_mtime_ns}:{STAMP_CHARACTERS}"
+    tag = hashlib.sha256(recipe.encode()).hexdigest()
     target = Path(tempfile.gettempdir()) / f"sohoa-stamp-font-{tag[:16]}.ttf"
     if not target.exists():
         _cut_font(source, target)
@@ -317,6 +320,7 @@ def _cut_font(source: Path, target: Path) -> None:
     options.layout_features = []
     options.name_IDs = ["*"]
     options.drop_tables += ["FFTM", "GSUB", "GPOS", "GDEF"]
+    options.hinting = False  # its instructions do not survive the change of units: pdfium lost the dots of i
     font = subset.load_font(str(source), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=STAMP_CHARACTERS)

@@ -32,13 +32,14 @@ def render_preview(pdf: bytes, number: int, *, width: int) -> Preview:
     except pdfium.PdfiumError as exc:
         raise InputError(f"the PDF cannot be opened: {exc}", code=errors.UNREADABLE) from exc
     try:
+        document.init_forms()  # draws form fields' appearances: the signature stamp on page 1
         count = len(document)
         if not 1 <= number <= count:
             raise InputError(f"the PDF has {count} page(s), not {number}", code=errors.UNREADABLE)
         page = document[number - 1]
         width_pt, height_pt = page.get_size()
         scale = max(16, min(width, MAX_PREVIEW_WIDTH)) / width_pt
-        image = page.render(scale=scale, fill_color=(255, 255, 255, 255)).to_pil()
+        image = page.render(scale=scale, fill_color=(255, 255, 255, 255), may_draw_forms=True).to_pil()
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="PNG", optimize=False, compress_level=3)
         return Preview(buffer.getvalue(), width_pt, height_pt, count)

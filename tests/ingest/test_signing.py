@@ -43,6 +43,7 @@ from ingest.signing import (
 from ingest.verify import CHANGED, NOT_WHOLE_FILE, UNTRUSTED, verify_pdf
 from ocr.archival import check_file
 from ocr.barcodes import read_barcodes
+from ocr.preview import render_preview
 from storage.access import IdentityRepository
 from storage.models import Document, DocumentStatus
 from tests.certificates import Issued, issue, make_ca, pkcs12_bytes, timestamp_server, write_pkcs12
@@ -177,6 +178,13 @@ def test_the_stamp_shows_signer_unit_and_times_at_the_top_left_of_page_one(
     zoomed = rendered["signed"].crop(stamp_box).resize((stamp_box[2] * 3, stamp_box[3] * 3))
     words = pytesseract.image_to_string(zoomed, lang="vie", timeout=60)
     assert "Trạm quét" in words and "Thời gian quét" in words and "Thời gian ký" in words, words
+    preview = render_preview(signed.read_bytes(), 1, width=width)  # pdfium, as the review page shows it
+    seen = Image.open(io.BytesIO(preview.png)).convert("L").crop(stamp_box)
+    seen.save(ARTIFACTS / "stamp-pdfium.png")
+    read = pytesseract.image_to_string(
+        seen.resize((stamp_box[2] * 3, stamp_box[3] * 3)), lang="vie", timeout=60
+    )
+    assert "Thời gian quét" in read and "Thời gian ký" in read, f"pdfium draws the same stamp: {read}"
     payloads = [b.text for b in read_barcodes(np.asarray(rendered["signed"]))]
     code = SCAN.dossier_code
     assert code and any(code in p for p in payloads), "the stamp leaves the receipt's QR code readable"
