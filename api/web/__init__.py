@@ -12,7 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web import admin, batches, dashboard, dossiers, intake, login, previews, review, search
+from api.web import (
+    admin,
+    batches,
+    certificate,
+    dashboard,
+    dossiers,
+    intake,
+    login,
+    previews,
+    review,
+    search,
+)
 from api.web.base import STATIC_DIR, LoginRequired, PageForbidden, login_redirect, render
 
 CONTENT_SECURITY_POLICY = (
@@ -26,7 +37,7 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
-SCREENS = (login, intake, batches, review, search, dossiers, previews, dashboard, admin)
+SCREENS = (login, intake, batches, review, search, dossiers, previews, dashboard, certificate, admin)
 
 
 def install_web(app: FastAPI) -> None:

@@ -1,5 +1,6 @@
-"""/dossiers/{code}: one dossier — its documents in order with page thumbnails and downloads, and its
-completeness: which components its procedure requires are present, missing, optional or cannot be checked."""
+"""/dossiers/{code}: one dossier — its documents in order with page thumbnails, downloads and whether each
+stored PDF is signed (and PDF/A), and its completeness: which components its procedure requires are present,
+missing, optional or cannot be checked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from api.audit import Audit
 from api.deps import ServicesDep
 from api.errors import DOSSIER_NOT_FOUND, NotFound
 from api.web.base import ReaderPage, language_of, render
+from api.web.signatures import signature_status
 from classifiers.kinds import KINDS
 from ingest.dossiers import check_dossier
 from ingest.records import DocumentRecord
@@ -45,6 +47,7 @@ def dossier_page(code: str, request: Request, services: ServicesDep, staff: Read
         staff,
         code=code,
         records=records,
+        signatures={r.id: signature_status(r) for r in records},
         procedure=check.procedure,
         completeness=check.completeness,
         kinds={k.id: (k.vi if language_of(request) == "vi" else k.en) for k in KINDS},

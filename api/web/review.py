@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from api.audit import Audit
 from api.deps import ServicesDep
 from api.web.base import ReviewerPage, Staff, render
+from api.web.signatures import signature_status
 from classifiers.keyfields import FieldKind
 from ingest.records import DocumentRecord
 from ingest.services import Services
@@ -73,6 +74,7 @@ def review_page(
         "review.html",
         staff,
         record=record,
+        signature=signature_status(record),
         waiting=waiting,
         page_number=number,
         page=next((p for p in record.pages if p.number == number), None),

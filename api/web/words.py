@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from api.web.words_admin import WORDS as ADMIN_WORDS
 from api.web.words_dashboard import WORDS as DASHBOARD_WORDS
+from api.web.words_signing import WORDS as SIGNING_WORDS
 
 Language = Literal["vi", "en"]
 
@@ -167,6 +168,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "reason.document.blank": ("Có trang trắng", "Blank page"),
     "reason.dossier.ambiguous": ("Mã hồ sơ chưa rõ", "Dossier code ambiguous"),
     "reason.dossier.conflict": ("Mã hồ sơ mâu thuẫn", "Dossier codes disagree"),
+    "reason.signature.failed": ("Ký số không thành công", "Signing failed"),
     "field.citizen_id": ("Số CCCD", "Citizen ID"),
     "field.old_id": ("Số CMND cũ", "Old ID number"),
     "field.tax_code": ("Mã số thuế", "Tax code"),
@@ -207,7 +209,7 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-for _screen_words in (ADMIN_WORDS, DASHBOARD_WORDS):
+for _screen_words in (ADMIN_WORDS, DASHBOARD_WORDS, SIGNING_WORDS):
     WORDS.update(_screen_words)
 
 

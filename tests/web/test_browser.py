@@ -282,3 +282,28 @@ def test_the_pages_speak_english_after_the_switch(site: Site, open_as: object) -
     reader.goto("/dashboard")
     assert "Tra cứu" not in reader.inner_text("header nav") and "Search" in reader.inner_text("header nav")
     shoot(reader, "15-dashboard-en")
+
+
+def test_a_scanner_keeps_a_signing_certificate_from_the_header_link(
+    site: Site, open_as: object, tmp_path: Path
+) -> None:
+    from tests.certificates import issue, make_ca, write_pkcs12
+
+    leaf = issue(make_ca("CA thử nghiệm trình duyệt"), "Nguyễn Thị Thu Hà", unit="Một cửa")
+    p12 = write_pkcs12(tmp_path / "thu-ha.p12", leaf, "password")
+    scanner = open_as("quet")  # type: ignore[operator]
+    scanner.click("header a.certificate-link")
+    scanner.wait_for_url(re.compile(r"/account/certificate$"))
+    assert "chưa có chứng thư số" in scanner.inner_text("main")
+    scanner.set_input_files("#certificate-file", str(p12))
+    scanner.fill("#certificate-password", "sai")
+    scanner.click("form[action='/account/certificate'] button[type=submit]")
+    assert "Mật khẩu của tệp chứng thư số không đúng" in scanner.inner_text("main")
+    scanner.set_input_files("#certificate-file", str(p12))
+    scanner.fill("#certificate-password", "password")
+    scanner.click("form[action='/account/certificate'] button[type=submit]")
+    scanner.wait_for_url(re.compile(r"/account/certificate\?done=set$"))
+    main = scanner.inner_text("main")
+    assert "Nguyễn Thị Thu Hà" in main and "Còn hiệu lực" in main
+    assert "Cảnh báo" in main  # nobody here trusts that CA: its signatures would not verify
+    shoot(scanner, "16-certificate")

@@ -60,6 +60,7 @@ DONE_WORDS: dict[str, str] = {
     "user.unlock": "admin.done.user_unlock",
     "key.disable": "admin.done.key_disable",
     "webhook.delete": "admin.done.webhook_delete",
+    "certificate.set": "certificate.done.set",
 }
 """What a redirect after a change says on the page it lands on (`?done=user.create&name=…`)."""
 
