@@ -8,13 +8,11 @@ Pure functions from records to small frozen values the templates print (`_signat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from api.web.words import WORDS
 from ingest.records import DocumentRecord
-from ingest.signing import NO_IDENTITY
-
-VIETNAM = timezone(timedelta(hours=7), "GMT+7")
+from ingest.signing import NO_IDENTITY, VIETNAM
 
 
 def vietnam_time(moment: datetime | None, *, date_only: bool = False) -> str:
